@@ -1,0 +1,197 @@
+"""Byte transports under the drivers: one small interface, several links.
+
+A :class:`Transport` moves raw bytes; it knows nothing of frames.  Every read takes a timeout,
+so nothing blocks for ever.  Implementations:
+
+* :class:`SerialTransport` - anything ``serial.serial_for_url`` opens (``/dev/ttyUSB0``,
+  ``socket://host:port``, ``spy://...``, ``hwgrep://...``, our ``sim://...``).
+* :class:`LoopbackTransport` - an in-process null modem; :func:`loopback_pair` makes both ends.
+* ``UsbTransport`` lives in :mod:`drivers.usb` (bulk endpoints through pyusb, injectable backend).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from abc import ABC, abstractmethod
+from typing import Callable
+
+import serial
+
+from protocol.errors import ConfigurationError, TransportError
+
+__all__ = ["Transport", "SerialTransport", "LoopbackTransport", "loopback_pair"]
+
+
+class Transport(ABC):
+    """A bidirectional byte link with deadlines."""
+
+    #: a short human description used in error messages ("/dev/ttyUSB0 at 57600 baud")
+    description: str = "transport"
+
+    @abstractmethod
+    def write(self, data: bytes) -> None:
+        """Send all of ``data`` or raise :class:`TransportError`."""
+
+    @abstractmethod
+    def read(self, max_bytes: int, timeout: float) -> bytes:
+        """Return 1..max_bytes bytes as soon as any are available, or b"" after ``timeout`` s."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the link; idempotent."""
+
+    def reset_input(self) -> None:
+        """Discard bytes already received and not yet read."""
+        while self.read(4096, 0.0):
+            pass
+
+    @property
+    def closed(self) -> bool:  # pragma: no cover - overridden
+        return False
+
+    def __enter__(self) -> "Transport":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.description}>"
+
+
+class SerialTransport(Transport):
+    """A pyserial port opened only through ``serial.serial_for_url``."""
+
+    def __init__(self, url: str, baudrate: int = 57600, **serial_kwargs: object) -> None:
+        self.url = url
+        self.baudrate = baudrate
+        self.description = f"{url} at {baudrate} baud"
+        try:
+            self._port = serial.serial_for_url(url, baudrate=baudrate, timeout=0, **serial_kwargs)
+        except ValueError as exc:  # pyserial: "protocol not known" or a bad parameter
+            raise ConfigurationError(
+                f"cannot open {url!r}: {exc}. Check the URL (a device path such as /dev/ttyUSB0, "
+                "socket://host:port, or sim://fingerprint / sim://pinpad) and the baud rate."
+            ) from exc
+        except (serial.SerialException, OSError) as exc:
+            raise TransportError(
+                f"cannot open {url}: {exc}. Check that the device is plugged in, that the path is "
+                "right (`tactile list` shows ports) and that no other program holds the port."
+            ) from exc
+
+    @property
+    def serial(self) -> serial.SerialBase:
+        """The underlying pyserial object (for baud changes and line control)."""
+        return self._port
+
+    @property
+    def closed(self) -> bool:
+        return not self._port.is_open
+
+    def set_baudrate(self, baudrate: int) -> None:
+        self._port.baudrate = baudrate
+        self.baudrate = baudrate
+        self.description = f"{self.url} at {baudrate} baud"
+
+    def write(self, data: bytes) -> None:
+        try:
+            self._port.write(data)
+            self._port.flush()
+        except (serial.SerialException, OSError, AttributeError, TypeError) as exc:
+            raise TransportError(f"write to {self.description} failed: {exc}. "
+                                 "Check the cable and that the device is still connected.") from exc
+
+    def read(self, max_bytes: int, timeout: float) -> bytes:
+        try:
+            self._port.timeout = max(0.0, timeout)
+            first = self._port.read(1)
+            if not first:
+                return b""
+            self._port.timeout = 0
+            waiting = self._port.in_waiting
+            rest = self._port.read(min(max_bytes - 1, waiting)) if waiting and max_bytes > 1 else b""
+            return first + rest
+        except (serial.SerialException, OSError, AttributeError, TypeError) as exc:
+            raise TransportError(f"read from {self.description} failed: {exc}. "
+                                 "Check the cable and that the device is still connected.") from exc
+
+    def reset_input(self) -> None:
+        try:
+            self._port.reset_input_buffer()
+        except (serial.SerialException, OSError) as exc:
+            raise TransportError(f"cannot flush {self.description}: {exc}") from exc
+
+    def close(self) -> None:
+        try:
+            self._port.close()
+        except (serial.SerialException, OSError):
+            pass
+
+
+class _Pipe:
+    """One direction of the null modem: a byte buffer with a condition variable."""
+
+    def __init__(self) -> None:
+        self.buf = bytearray()
+        self.cond = threading.Condition()
+        self.closed = False
+
+
+class LoopbackTransport(Transport):
+    """One end of an in-process null modem.  Thread-safe; every read honours its timeout.
+
+    ``manipulator``, when given, sees every chunk this end writes and returns the bytes the other
+    end receives instead (to split, corrupt or drop bytes in fault tests, as pymodbus does).
+    """
+
+    def __init__(self, rx: _Pipe, tx: _Pipe, description: str = "loopback",
+                 manipulator: Callable[[bytes], bytes] | None = None) -> None:
+        self._rx = rx
+        self._tx = tx
+        self.description = description
+        self.manipulator = manipulator
+
+    @property
+    def closed(self) -> bool:
+        return self._rx.closed
+
+    def write(self, data: bytes) -> None:
+        if self._tx.closed or self._rx.closed:
+            raise TransportError(f"{self.description} is closed: the other end went away")
+        if self.manipulator is not None:
+            data = self.manipulator(bytes(data))
+        with self._tx.cond:
+            self._tx.buf += data
+            self._tx.cond.notify_all()
+
+    def read(self, max_bytes: int, timeout: float) -> bytes:
+        deadline = time.monotonic() + max(0.0, timeout)
+        with self._rx.cond:
+            while not self._rx.buf:
+                if self._rx.closed:
+                    raise TransportError(f"{self.description} is closed")
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return b""
+                self._rx.cond.wait(remaining)
+            out = bytes(self._rx.buf[:max_bytes])
+            del self._rx.buf[:max_bytes]
+            return out
+
+    def reset_input(self) -> None:
+        with self._rx.cond:
+            self._rx.buf.clear()
+
+    def close(self) -> None:
+        for pipe in (self._rx, self._tx):
+            with pipe.cond:
+                pipe.closed = True
+                pipe.cond.notify_all()
+
+
+def loopback_pair(description: str = "loopback") -> tuple[LoopbackTransport, LoopbackTransport]:
+    """Two connected ends: what one writes, the other reads."""
+    a_to_b, b_to_a = _Pipe(), _Pipe()
+    return (LoopbackTransport(b_to_a, a_to_b, description),
+            LoopbackTransport(a_to_b, b_to_a, description + " (device end)"))
