@@ -22,6 +22,11 @@ from protocol.errors import ConfigurationError, TransportError
 
 __all__ = ["Transport", "SerialTransport", "LoopbackTransport", "loopback_pair"]
 
+# Our simulators are reachable as pyserial URLs (``sim://fingerprint?model=r503``): pyserial
+# imports ``<package>.protocol_sim`` lazily for the ``sim`` scheme.  A string, not an import.
+if "firmware_sim.urlhandler" not in serial.protocol_handler_packages:
+    serial.protocol_handler_packages.append("firmware_sim.urlhandler")
+
 
 class Transport(ABC):
     """A bidirectional byte link with deadlines."""

@@ -1,0 +1,1 @@
+"""pytest plugin (entry point ``tactile_sim``): fixtures with simulated devices for downstream CI."""
