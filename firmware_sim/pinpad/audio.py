@@ -1,0 +1,215 @@
+"""What the pad's customer hears and feels: speech, tones, haptics, display, headset jack.
+
+The speech model records every utterance with its language, rate, volume, output channel and an
+estimated duration, and honours interruption.  Duration model (documented in the README of the
+simulator and used by tests): ``duration = 0.25 s + characters / (cps * rate)`` where ``cps`` is
+4.5 characters per second for zh-CN (counting every non-space character) and 15 characters per
+second for English (counting every character), at rate 1.0; rates run 0.5..2.0.
+
+Private audio: while a headset is in, speech and tones go to the headset and the public speaker
+is muted.  Digit keys during PIN entry never produce speech; they produce one neutral tone that
+is identical for every digit (public speaker or headset) and, in private mode, the identical
+haptic pulse as well (see :meth:`Audio.key_feedback`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+__all__ = [
+    "Utterance",
+    "Audio",
+    "SpeechUnavailable",
+    "CHARS_PER_SECOND",
+    "estimate_duration",
+    "TONES",
+    "HAPTIC_PATTERNS",
+    "VOLUME_RANGE",
+    "RATE_RANGE",
+    "DEFAULT_VOLUME",
+    "DEFAULT_RATE",
+]
+
+#: characters per second at rate 1.0 (our documented model)
+CHARS_PER_SECOND: dict[str, float] = {"zh-CN": 4.5, "en": 15.0}
+_LEAD_IN_S = 0.25
+#: XFS4IoT Auxiliaries volume scale
+VOLUME_RANGE = (1, 1000)
+RATE_RANGE = (0.5, 2.0)
+DEFAULT_VOLUME = 500
+DEFAULT_RATE = 1.0
+
+#: named tones: (frequency Hz, duration ms).  "key" is THE neutral key tone: every digit key
+#: (and every other active key) sounds exactly this, so the tone never tells which key it was.
+TONES: dict[str, tuple[int, int]] = {
+    "key": (1000, 60),
+    "inactive": (400, 120),
+    "warning": (800, 300),
+    "error": (300, 400),
+    "success": (1200, 150),
+    "attention": (1500, 100),
+}
+
+#: haptic pulse patterns, milliseconds on/off alternating starting with on
+HAPTIC_PATTERNS: dict[str, list[int]] = {
+    "key": [30],
+    "inactive": [15, 40, 15],
+    "warning": [120, 80, 120, 80, 120],
+    "error": [400],
+    "success": [60, 60, 60],
+}
+
+
+class SpeechUnavailable(Exception):
+    """The speech unit failed (fault injection ``fault speech-fail``)."""
+
+
+def estimate_duration(text: str, lang: str, rate: float) -> float:
+    """Seconds the pad needs to speak ``text`` in ``lang`` at ``rate`` (see module docstring)."""
+    if lang.startswith("zh"):
+        chars = sum(1 for c in text if not c.isspace())
+    else:
+        chars = len(text)
+    cps = CHARS_PER_SECOND["zh-CN" if lang.startswith("zh") else "en"]
+    return round(_LEAD_IN_S + chars / (cps * rate), 2)
+
+
+@dataclass(slots=True)
+class Utterance:
+    """One thing the pad said (or started saying)."""
+
+    text: str
+    lang: str
+    rate: float
+    volume: int
+    channel: str
+    duration: float
+    started: float
+    source: str  # "prompt" | "host" | "explore"
+    prompt_id: int | None = None
+    interrupted: bool = False
+    ident: int = 0
+
+    @property
+    def ends(self) -> float:
+        return self.started + self.duration
+
+
+@dataclass(slots=True)
+class Audio:
+    """Speech, tones, haptics and the headset jack of one pad.
+
+    ``emit(name, **fields)`` publishes a customer-perceivable event; ``now()`` is the injected
+    clock.  ``on_speech_done(utterance)`` is called from :meth:`tick` when an utterance ends.
+    """
+
+    emit: Callable[..., None]
+    now: Callable[[], float]
+    on_speech_done: Callable[[Utterance], None] = lambda u: None
+    volume: int = DEFAULT_VOLUME
+    rate: float = DEFAULT_RATE
+    headset: bool = False
+    beep_active: bool = True
+    beep_inactive: bool = True
+    failed: bool = False
+    transcript: list[Utterance] = field(default_factory=list)
+    current: Utterance | None = None
+    _next_id: int = 1
+
+    # -- channel --------------------------------------------------------------------------
+    @property
+    def channel(self) -> str:
+        return "headset" if self.headset else "speaker"
+
+    @property
+    def private(self) -> bool:
+        return self.headset
+
+    def set_headset(self, inserted: bool) -> bool:
+        """Plug/unplug the headset; returns True when the state changed."""
+        if inserted == self.headset:
+            return False
+        # whatever was playing on the old channel stops: a private prompt must not
+        # continue on the public speaker when the headset is pulled out.
+        self.stop("headset")
+        self.headset = inserted
+        self.emit("audio", channel=self.channel, private=self.private,
+                  speaker="muted" if inserted else "on")
+        return True
+
+    # -- speech ---------------------------------------------------------------------------
+    def say(self, text: str, lang: str, *, source: str, rate: float | None = None,
+            volume: int | None = None, prompt_id: int | None = None) -> Utterance:
+        """Speak ``text`` now, interrupting whatever is being spoken."""
+        if self.failed:
+            raise SpeechUnavailable("the speech unit does not respond (fault injected)")
+        rate = self.rate if rate is None else rate
+        volume = self.volume if volume is None else volume
+        self.stop("superseded")
+        utt = Utterance(text=text, lang=lang, rate=rate, volume=volume, channel=self.channel,
+                        duration=estimate_duration(text, lang, rate), started=self.now(),
+                        source=source, prompt_id=prompt_id, ident=self._next_id)
+        self._next_id = (self._next_id % 0xFFFF) + 1
+        self.transcript.append(utt)
+        self.current = utt
+        fields: dict[str, Any] = {"text": text, "lang": lang, "rate": rate, "volume": volume,
+                                  "channel": utt.channel, "duration": utt.duration,
+                                  "source": source, "id": utt.ident}
+        if prompt_id is not None:
+            fields["prompt"] = prompt_id
+        self.emit("say", **fields)
+        return utt
+
+    def stop(self, reason: str) -> Utterance | None:
+        """Interrupt the current utterance (``reason``: key, host, superseded, headset ...)."""
+        utt = self.current
+        if utt is None:
+            return None
+        self.current = None
+        if self.now() < utt.ends:
+            utt.interrupted = True
+            self.emit("say-stopped", id=utt.ident, reason=reason)
+        return utt
+
+    @property
+    def speaking(self) -> bool:
+        return self.current is not None and self.now() < self.current.ends
+
+    def next_deadline(self) -> float | None:
+        return self.current.ends if self.current is not None else None
+
+    def tick(self, now: float) -> None:
+        utt = self.current
+        if utt is not None and now >= utt.ends:
+            self.current = None
+            self.on_speech_done(utt)
+
+    # -- tones and haptics ----------------------------------------------------------------
+    def tone(self, name: str, *, freq: int | None = None, ms: int | None = None) -> None:
+        f, d = TONES.get(name, (freq or 1000, ms or 100))
+        self.emit("tone", tone=name, freq=freq or f, ms=ms or d, channel=self.channel,
+                  volume=self.volume)
+
+    def haptic(self, name: str, pattern: list[int] | None = None) -> None:
+        self.emit("haptic", pattern=list(pattern if pattern is not None else HAPTIC_PATTERNS[name]),
+                  name=name)
+
+    def key_feedback(self, active: bool) -> None:
+        """Feedback for one key press; identical for every key of the same activity.
+
+        Public mode: the neutral "key" tone on the speaker (KeypressBeep active).  Private mode
+        (headset in): the speaker stays silent (keystroke rhythm must not leak to bystanders);
+        the neutral tone plays in the headset and the key gives the identical haptic pulse.
+        Inactive keys give the "inactive" tone/pulse per KeypressBeep(inactive).
+        """
+        if active:
+            if self.beep_active:
+                self.tone("key")
+            if self.private:
+                self.haptic("key")
+        else:
+            if self.beep_inactive:
+                self.tone("inactive")
+            if self.private:
+                self.haptic("inactive")
