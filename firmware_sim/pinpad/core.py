@@ -40,6 +40,8 @@ from typing import Any, Callable
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from protocol.layout import Layout
+
 from firmware_sim.pinpad.audio import (
     DEFAULT_RATE,
     DEFAULT_VOLUME,
@@ -206,24 +208,30 @@ class _KeyInfo:
     colour: str | None
 
 
+def _word(value: str) -> str | None:
+    return None if value == "none" else value
+
+
 class PadCore:
     """The pad's behaviour; see the module docstring.
 
-    ``keys``: the layout's keys (objects with ``name``, ``row``, ``column``, ``mark``, ``colour``);
+    ``layout``: the keypad (:class:`protocol.layout.Layout`);
     ``keystore``: key slots and PIN block builder (:class:`firmware_sim.pinpad.keys.Keystore`);
     ``emit(name, **fields)``: customer-perceivable events; ``notify(kind, **fields)``: unsolicited
     messages for the host; ``now``: the injected monotonic clock; ``wall_now``: wall time for the
     persisted rate-limit history; ``random_bytes(n)``: the injected random source.
     """
 
-    def __init__(self, *, keys: list[Any], store: StateStore, keystore: Any,
+    def __init__(self, *, layout: Layout, store: StateStore, keystore: Any,
                  emit: Callable[..., None], notify: Callable[..., None],
                  now: Callable[[], float], wall_now: Callable[[], float],
                  random_bytes: Callable[[int], bytes], rate_limit: int = DEFAULT_RATE_LIMIT) -> None:
+        self.layout = layout
+        # spoken rows/columns count from 1 ("row 2, column 2"); the layout's grid from 0
         self._keys: dict[str, _KeyInfo] = {
-            k.name: _KeyInfo(k.name, int(k.row), int(k.column), getattr(k, "mark", None) or None,
-                             getattr(k, "colour", None) or getattr(k, "color", None) or None)
-            for k in keys}
+            k.name: _KeyInfo(k.name, k.row + 1, k.column + 1, _word(k.mark.value),
+                             _word(k.colour.value))
+            for k in layout.keys}
         self.store = store
         self.keystore = keystore
         self._emit = emit

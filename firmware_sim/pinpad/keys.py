@@ -13,8 +13,8 @@ slot           algorithm    test key                                      PIN bl
                             initial key ID 1234567890123456
 ``tdes-dukpt`` TDES (2-key) BDK 0123456789ABCDEFFEDCBA9876543210,          iso0, iso1, iso3
                             initial KSN FFFF9876543210E00000
-``sm4-test``   SM4          fixed key 0123456789ABCDEFFEDCBA9876543210     sm4-iso4-like
-                            (GB/T 32907 sample key; NOT a standard         (labelled config)
+``sm4-test``   SM4          fixed key 00112233445566778899AABBCCDDEEFF     sm4-iso4-like
+                            (a published sample key; NOT a standard      (labelled config)
                             construction, see protocol.pinblock)
 =============  ===========  ============================================  ==================
 """
@@ -38,7 +38,7 @@ TEST_KEYS = {
     "aes_initial_key_id": "1234567890123456",
     "tdes_bdk": "0123456789ABCDEFFEDCBA9876543210",
     "tdes_initial_ksn": "FFFF9876543210E00000",
-    "sm4_key": "0123456789ABCDEFFEDCBA9876543210",
+    "sm4_key": "00112233445566778899AABBCCDDEEFF",
 }
 
 #: slot name -> (slot number on the wire, algorithm, scheme)

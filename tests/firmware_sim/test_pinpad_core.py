@@ -1,0 +1,295 @@
+"""PIN pad model core: XFS key semantics, PIN change, time limits, audio, keys (no protocol)."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from firmware_sim.pinpad.audio import estimate_duration
+from firmware_sim.pinpad.core import EntryRequest, Mode, PadCore, Refusal, RefusalCode
+from firmware_sim.pinpad.keys import Keystore
+from firmware_sim.pinpad.state import StateStore
+from protocol import dukpt, pinblock
+from protocol.layout import DIGIT_KEY_NAMES, get_layout
+
+AES_BDK = "FEDCBA9876543210F1F1F1F1F1F1F1F1"
+TDES_BDK = "0123456789ABCDEFFEDCBA9876543210"
+
+
+class Pad:
+    """A core with a fake clock and recorded events/notices."""
+
+    def __init__(self, state: str | None = None, *, layout: str = "telephone",
+                 rate_limit: int = 120, wall: list[float] | None = None, seed: int = 1) -> None:
+        self.t = 0.0
+        self.wall = wall if wall is not None else [1_000_000.0]
+        self.events: list[tuple[str, dict]] = []
+        self.notices: list[tuple[str, dict]] = []
+        rng = random.Random(seed)
+        self.store = StateStore(state)
+        self.core = PadCore(layout=get_layout(layout), store=self.store,
+                            keystore=Keystore(self.store, rng.randbytes),
+                            emit=lambda n, **f: self.events.append((n, f)),
+                            notify=lambda k, **f: self.notices.append((k, f)),
+                            now=lambda: self.t, wall_now=lambda: self.wall[0],
+                            random_bytes=rng.randbytes, rate_limit=rate_limit)
+        self.core.power_on()
+
+    def press(self, *keys: str) -> None:
+        for k in keys:
+            self.core.press(DIGIT_KEY_NAMES[int(k)] if k.isdigit() else k)
+
+    def advance(self, seconds: float) -> None:
+        target = self.t + seconds
+        while True:
+            nxt = self.core.next_deadline()
+            if nxt is None or nxt > target:
+                break
+            self.t = max(self.t, nxt)
+            self.core.tick(self.t)
+        self.t = target
+        self.core.tick(self.t)
+
+    def kinds(self) -> list[str]:
+        return [k for k, _ in self.notices]
+
+    def last(self, kind: str) -> dict:
+        return [f for k, f in self.notices if k == kind][-1]
+
+    def said(self) -> list[str]:
+        return [f["text"] for n, f in self.events if n == "say"]
+
+
+def test_digits_are_masked_and_enter_completes():
+    pad = Pad()
+    pad.core.start_pin_entry(EntryRequest(min_len=4, max_len=6))
+    assert pad.core.mode is Mode.PIN
+    pad.press("1", "2", "3", "4")
+    assert [f["count"] for k, f in pad.notices if k == "digit"] == [1, 2, 3, 4]
+    pad.press("enter")
+    assert pad.last("entry-complete") == {"reason": "enter", "digits": 4, "change": False}
+    assert pad.core.mode is Mode.IDLE
+    modes = [f["mode"] for n, f in pad.events if n == "mode"]
+    assert modes == ["idle", "pin", "idle"]
+
+
+def test_clear_backspace_and_max_length():
+    pad = Pad()
+    pad.core.start_pin_entry(EntryRequest(min_len=4, max_len=4))
+    pad.press("1", "2", "3", "4", "5")
+    assert pad.last("key-ignored") == {"reason": "max-reached", "digits": 4}
+    tones = [f["tone"] for n, f in pad.events if n == "tone"]
+    assert tones[-1] == "inactive"
+    pad.press("backspace")
+    assert pad.core.status()["digits"] == 3
+    pad.press("6", "clear")
+    assert pad.core.status()["digits"] == 0
+    pad.press("9", "8", "7", "6", "enter")
+    b, ksn = pad.core.pin_block("iso0", "4012345678909")
+    key = dukpt.tdes_derive_pin_key(TDES_BDK, ksn)
+    assert pinblock.decipher_pin_block("iso0", key, b, "4012345678909") == "9876"
+
+
+def test_enter_below_min_is_refused_and_entry_continues():
+    pad = Pad()
+    pad.core.start_pin_entry(EntryRequest(min_len=6, max_len=6))
+    pad.press("1", "2", "3", "enter")
+    assert pad.core.mode is Mode.PIN
+    assert pad.last("key-ignored")["reason"] == "too-short"
+    assert "至少需要6位" in pad.said()[-1]
+    pad.press("4", "5", "6", "enter")
+    assert pad.last("entry-complete")["digits"] == 6
+
+
+def test_auto_end_and_cancel():
+    pad = Pad()
+    pad.core.start_pin_entry(EntryRequest(min_len=4, max_len=4, auto_end=True))
+    pad.press("1", "2", "3", "4")
+    assert pad.last("entry-complete")["reason"] == "auto"
+    pad.core.start_pin_entry(EntryRequest())
+    pad.press("1", "2", "cancel")
+    assert pad.last("entry-complete") == {"reason": "cancel", "digits": 0, "change": False}
+    with pytest.raises(Refusal) as info:
+        pad.core.pin_block("iso0", "4012345678909")
+    assert info.value.code is RefusalCode.NO_PIN
+
+
+def test_inactive_keys_and_terminate_flags():
+    pad = Pad()
+    active = {**{d: False for d in DIGIT_KEY_NAMES}, "enter": True, "clear": True}
+    pad.core.start_pin_entry(EntryRequest(active_keys=active))
+    pad.press("1", "cancel")  # cancel not active: inactive tone, nothing else
+    assert pad.core.mode is Mode.PIN and pad.core.status()["digits"] == 1
+    assert [f["tone"] for n, f in pad.events if n == "tone"][-1] == "inactive"
+    pad.press("clear")  # clear is a terminate key here
+    assert pad.last("entry-complete")["reason"] == "clear"
+
+
+def test_timeout_with_warnings_and_extensions():
+    pad = Pad()
+    pad.core.start_pin_entry(EntryRequest(timeout=40))
+    pad.press("1")
+    pad.advance(10.5)
+    assert pad.last("time-warning") == {"seconds_left": 30}
+    pad.advance(20)
+    assert [f["seconds_left"] for k, f in pad.notices if k == "time-warning"] == [30, 10]
+    pad.press("help")  # the customer asks for more time
+    assert pad.last("time-extended")["by"] == "customer"
+    assert pad.core.mode is Mode.PIN
+    pad.core.extend_time(20)
+    assert pad.last("time-extended")["seconds_left"] == 100
+    pad.advance(99)
+    assert pad.core.mode is Mode.PIN
+    pad.advance(2)
+    assert pad.last("entry-complete") == {"reason": "timeout", "digits": 0, "change": False}
+    assert "输入超时" in pad.said()[-1]
+
+
+def test_pin_change_match_and_mismatch():
+    pad = Pad()
+    pad.core.start_pin_change(EntryRequest(prompt_id=4, max_mismatches=2))
+    assert pad.core.mode is Mode.PIN_CHANGE
+    pad.press("1", "1", "2", "2", "enter")
+    assert pad.last("change-stage") == {"stage": 2}
+    pad.press("1", "1", "2", "3", "enter")
+    assert pad.last("change-mismatch") == {"attempts_left": 1}
+    assert pad.core.status()["stage"] == 1
+    pad.press("5", "5", "6", "6", "enter", "5", "5", "6", "6", "enter")
+    assert pad.last("entry-complete") == {"reason": "enter", "digits": 4, "change": True}
+    b, ksn = pad.core.pin_block("iso4", "4111111111111111")
+    key = dukpt.aes_derive_pin_key(AES_BDK, ksn)
+    assert pinblock.decipher_pin_block("iso4", key, b, "4111111111111111") == "5566"
+    pad.core.start_pin_change(EntryRequest(prompt_id=4, max_mismatches=1))
+    pad.press("1", "2", "3", "4", "enter", "4", "3", "2", "1", "enter")
+    assert pad.last("entry-complete")["reason"] == "mismatch"
+
+
+def test_pin_entry_needs_a_pin_prompt_from_the_table():
+    pad = Pad()
+    with pytest.raises(Refusal):
+        pad.core.start_pin_entry(EntryRequest(prompt_id=15))  # "entry complete" is no PIN prompt
+    with pytest.raises(Refusal):
+        pad.core.start_pin_entry(EntryRequest(prompt_id=999))
+    with pytest.raises(Refusal):
+        pad.core.start_pin_change(EntryRequest(prompt_id=1))
+
+
+def test_speak_refused_during_pin_entry_but_prompts_allowed():
+    pad = Pad()
+    pad.core.speak("Welcome", "en")
+    pad.core.start_pin_entry(EntryRequest())
+    with pytest.raises(Refusal) as info:
+        pad.core.speak("Say your PIN", "en")
+    assert info.value.code is RefusalCode.PIN_ACTIVE
+    with pytest.raises(Refusal):
+        pad.core.display("type here", False)
+    pad.core.speak_prompt(10, (2,), "en")
+    assert pad.said()[-1] == "2 digits entered."
+    with pytest.raises(Refusal):
+        pad.core.speak_prompt(10, (1234,), "en")  # arguments are 0..999
+
+
+def test_key_press_interrupts_speech_and_duration_model():
+    pad = Pad()
+    pad.core.speak("x" * 150, "en", rate=1.0)
+    assert pad.events[-1][1]["duration"] == pytest.approx(0.25 + 10.0)
+    assert estimate_duration("五" * 9, "zh-CN", 2.0) == pytest.approx(0.25 + 1.0)
+    pad.t = 1.0
+    pad.press("5")
+    assert ("say-stopped", {"id": 1, "reason": "key"}) in pad.events
+
+
+def test_explore_names_keys_with_position_and_mark():
+    pad = Pad()
+    pad.core.set_language("en")
+    pad.core.start_explore()
+    pad.press("5")
+    assert pad.said()[-1] == "five, row 2, column 2, with a raised dot"
+    assert pad.last("explore-key") == {"key": "five"}
+    pad.press("enter")
+    assert pad.said()[-1] == "Enter, row 3, column 4, green, with a raised circle"
+    pad.core.start_pin_entry(EntryRequest())  # ends explore first
+    assert [f["mode"] for n, f in pad.events if n == "mode"][-2:] == ["idle", "pin"]
+
+
+def test_headset_private_audio_and_digit_feedback_identical():
+    pad = Pad()
+    pad.core.set_headset(True)
+    assert pad.last("headset") == {"inserted": True}
+    pad.core.start_pin_entry(EntryRequest())
+    start = len(pad.events)
+    pad.press("1")
+    one = [e for e in pad.events[start:] if e[0] in ("tone", "haptic")]
+    start = len(pad.events)
+    pad.press("9")
+    nine = [e for e in pad.events[start:] if e[0] in ("tone", "haptic")]
+    assert one == nine and one
+    assert all(f.get("channel", "headset") == "headset" for _, f in one)
+    assert not any(f.get("channel") == "speaker" for n, f in pad.events[start:])
+
+
+def test_rate_limit_is_persisted(tmp_path):
+    path = str(tmp_path / "pad.json")
+    wall = [5_000.0]
+    pad = Pad(path, rate_limit=2, wall=wall)
+    for _ in range(2):
+        pad.core.start_pin_entry(EntryRequest())
+        pad.press("cancel")
+    pad2 = Pad(path, rate_limit=2, wall=wall)
+    with pytest.raises(Refusal) as info:
+        pad2.core.start_pin_entry(EntryRequest())
+    assert info.value.code is RefusalCode.RATE_LIMITED
+    wall[0] += 3601
+    pad2.core.start_pin_entry(EntryRequest())
+
+
+def test_counter_starts_at_one_and_persists(tmp_path):
+    path = str(tmp_path / "pad.json")
+    pad = Pad(path)
+    ksns = []
+    for _ in range(2):
+        pad.core.start_pin_entry(EntryRequest())
+        pad.press("1", "2", "3", "4", "enter")
+        ksns.append(pad.core.pin_block("iso0", "4012345678909"))
+    assert ksns[0][0].hex().upper() == "1B9C1845EB993A7A"
+    assert ksns[0][1].hex().upper() == "FFFF9876543210E00001"
+    assert ksns[1][1].hex().upper() == "FFFF9876543210E00002"
+    saved = json.loads(Path(path).read_text())
+    assert TDES_BDK not in json.dumps(saved) and AES_BDK not in json.dumps(saved)
+    pad2 = Pad(path)
+    pad2.core.start_pin_entry(EntryRequest())
+    pad2.press("1", "2", "3", "4", "enter")
+    assert pad2.core.pin_block("iso0", "4012345678909")[1].hex().upper() == "FFFF9876543210E00003"
+
+
+def test_pin_used_once_and_bad_pan_does_not_consume_it():
+    pad = Pad()
+    pad.core.start_pin_entry(EntryRequest())
+    pad.press("1", "2", "3", "4", "enter")
+    with pytest.raises(Refusal) as info:
+        pad.core.pin_block("iso0", "12ab")
+    assert info.value.code is RefusalCode.BAD_PARAMETER
+    pad.core.pin_block("iso0", "4012345678909")
+    with pytest.raises(Refusal):
+        pad.core.pin_block("iso0", "4012345678909")
+
+
+def test_tamper_locks_and_erases_keys(tmp_path):
+    path = str(tmp_path / "pad.json")
+    pad = Pad(path)
+    pad.core.start_pin_entry(EntryRequest())
+    pad.press("1", "2")
+    pad.core.tamper()
+    assert pad.core.mode is Mode.LOCKED
+    assert pad.last("tamper") == {}
+    assert json.loads(Path(path).read_text())["keys"] == {}
+    pad2 = Pad(path)
+    assert pad2.core.mode is Mode.LOCKED
+    with pytest.raises(Refusal) as info:
+        pad2.core.start_pin_entry(EntryRequest())
+    assert info.value.code is RefusalCode.LOCKED
+    pad2.core.service_reset()
+    pad2.core.start_pin_entry(EntryRequest())
