@@ -1,0 +1,309 @@
+"""Minutiae matcher: local descriptors, alignment search, pairing, score; merge; 1:N search.
+
+Each minutia gets a fixed-length, rotation- and translation-invariant local descriptor (a
+simplified Minutia Cylinder-Code: a grid of cells around the minutia in its own frame, each
+accumulating its neighbours by distance and relative direction).  Descriptor similarities
+propose alignment hypotheses (rotation + translation from one minutia pair); each hypothesis is
+scored by how many minutiae then pair up within distance and angle tolerances; the best is
+refined by a least-squares rigid fit.  The score is the classic n^2 / (nA * nB) over the
+minutiae inside the common area.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from ._errors import MergeError
+from ._template import Minutiae, capacity, decode, encode
+
+__all__: list[str] = []
+
+_R = 70.0  # descriptor radius, pixels
+_NS = 8  # cells per side of the descriptor grid
+_ND = 4  # relative-direction bins
+_SIG_S = 8.0
+_SIG_D = 2 * np.pi / _ND * 0.55
+_PAIR_DIST = 14.0
+_PAIR_ANGLE = np.deg2rad(30.0)
+_OVERLAP = 30.0  # a minutia is in the common area when the other print has one this close
+_HYPOTHESES = 16
+_MIN_COUNT = 12  # floor of the normalising counts, so a tiny overlap cannot score high
+_SCALE = 1000.0
+_PREFILTER_POINTS = 40
+_SHORTLIST = 8
+
+_half = _R - _R / _NS
+_g = np.linspace(-_half, _half, _NS)
+_cx, _cy = np.meshgrid(_g, _g)
+_inside = np.hypot(_cx, _cy) <= _R
+_CELLS = np.stack([_cx[_inside], _cy[_inside]], axis=1).astype(np.float32)  # (C, 2)
+_DBINS = ((np.arange(_ND) + 0.5) * 2 * np.pi / _ND).astype(np.float32)
+
+
+def _wrap(a: np.ndarray) -> np.ndarray:
+    """Angle difference folded into -pi..pi."""
+    return (a + np.pi) % (2 * np.pi) - np.pi
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Features:
+    """Decoded template, ready to match."""
+
+    pts: np.ndarray  # (n, 2) float32 x, y
+    ang: np.ndarray  # (n,) float32
+    minutiae: Minutiae
+    desc: np.ndarray  # (n, D) float32, unit rows (zero rows for isolated minutiae)
+    order: np.ndarray  # indices by decreasing reliability (for the 1:N pre-filter)
+
+
+def _descriptors(pts: np.ndarray, ang: np.ndarray) -> np.ndarray:
+    n = len(pts)
+    c, s = np.cos(ang), np.sin(ang)
+    # Cell centres of every minutia's grid in image coordinates: (n, C, 2).
+    gx = pts[:, None, 0] + c[:, None] * _CELLS[None, :, 0] - s[:, None] * _CELLS[None, :, 1]
+    gy = pts[:, None, 1] + s[:, None] * _CELLS[None, :, 0] + c[:, None] * _CELLS[None, :, 1]
+    d2 = (gx[:, :, None] - pts[None, None, :, 0]) ** 2 + (gy[:, :, None] - pts[None, None, :, 1]) ** 2
+    spatial = np.exp(-d2 / (2 * _SIG_S**2)).astype(np.float32)  # (n, C, n)
+    idx = np.arange(n)
+    spatial[idx, :, idx] = 0.0  # a minutia is not its own neighbour
+    rel = _wrap(ang[None, :] - ang[:, None])  # (n, n): neighbour direction in i's frame
+    dd = _wrap(rel[:, :, None] - _wrap(_DBINS)[None, None, :])
+    dirw = np.exp(-dd * dd / (2 * _SIG_D**2)).astype(np.float32)  # (n, n, ND)
+    desc = np.einsum("icj,ijk->ick", spatial, dirw).reshape(n, -1)
+    norm = np.linalg.norm(desc, axis=1, keepdims=True)
+    return (desc / np.maximum(norm, 1e-6)).astype(np.float32)
+
+
+_CACHE: OrderedDict[bytes, Features] = OrderedDict()
+_CACHE_MAX = 4096
+
+
+def features(template: bytes) -> Features:
+    """Decoded features of ``template`` (LRU-cached by its bytes).  ValueError if not one."""
+    key = bytes(template)
+    hit = _CACHE.get(key)
+    if hit is not None:
+        _CACHE.move_to_end(key)
+        return hit
+    m = decode(key)
+    pts = np.stack([m.x, m.y], axis=1).astype(np.float32)
+    ang = m.angle.astype(np.float32)
+    f = Features(pts, ang, m, _descriptors(pts, ang), np.argsort(-m.reliability, kind="stable"))
+    _CACHE[key] = f
+    if len(_CACHE) > _CACHE_MAX:
+        _CACHE.popitem(last=False)
+    return f
+
+
+@dataclass(frozen=True, slots=True)
+class _Alignment:
+    score: int
+    rot: float
+    shift: np.ndarray  # (2,)
+    pairs: np.ndarray  # (k, 2) indices (a, b)
+
+
+def _rot(theta: float) -> np.ndarray:
+    c, s = np.cos(theta), np.sin(theta)
+    return np.array([[c, -s], [s, c]], np.float32)
+
+
+def _pairs(fa: Features, fb: Features, rot: float, shift: np.ndarray) -> np.ndarray:
+    """One-to-one minutia pairs under the transform b -> a (greedy by distance)."""
+    pb = fb.pts @ _rot(rot).T + shift
+    d = np.hypot(fa.pts[:, None, 0] - pb[None, :, 0], fa.pts[:, None, 1] - pb[None, :, 1])
+    da = np.abs(_wrap(fa.ang[:, None] - fb.ang[None, :] - rot))
+    ia, ib = np.nonzero((d < _PAIR_DIST) & (da < _PAIR_ANGLE))
+    order = np.argsort(d[ia, ib], kind="stable")
+    used_a: set[int] = set()
+    used_b: set[int] = set()
+    out = []
+    for k in order:  # a few dozen candidates at most
+        a, b = int(ia[k]), int(ib[k])
+        if a not in used_a and b not in used_b:
+            used_a.add(a)
+            used_b.add(b)
+            out.append((a, b))
+    return np.array(out, np.intp).reshape(-1, 2)
+
+
+def _fit(fa: Features, fb: Features, pairs: np.ndarray) -> tuple[float, np.ndarray]:
+    """Least-squares rigid transform (rotation, shift) mapping paired b points onto a."""
+    a = fa.pts[pairs[:, 0]].astype(np.float64)
+    b = fb.pts[pairs[:, 1]].astype(np.float64)
+    ma, mb = a.mean(0), b.mean(0)
+    h = (b - mb).T @ (a - ma)
+    rot = float(np.arctan2(h[0, 1] - h[1, 0], h[0, 0] + h[1, 1]))
+    shift = ma - _rot(rot).astype(np.float64) @ mb
+    return rot, shift.astype(np.float32)
+
+
+def _align(fa: Features, fb: Features) -> _Alignment | None:
+    na, nb = len(fa.ang), len(fb.ang)
+    if na < 3 or nb < 3:
+        return None
+    sim = fa.desc @ fb.desc.T
+    k = min(_HYPOTHESES, sim.size)
+    flat = np.argpartition(-sim.ravel(), k - 1)[:k]
+    hi, hj = np.unravel_index(flat, sim.shape)
+    rot = fa.ang[hi] - fb.ang[hj]  # (K,)
+    c, s = np.cos(rot), np.sin(rot)
+    bx = fb.pts[hj, 0]
+    by = fb.pts[hj, 1]
+    tx = fa.pts[hi, 0] - (c * bx - s * by)
+    ty = fa.pts[hi, 1] - (s * bx + c * by)
+    pbx = c[:, None] * fb.pts[None, :, 0] - s[:, None] * fb.pts[None, :, 1] + tx[:, None]
+    pby = s[:, None] * fb.pts[None, :, 0] + c[:, None] * fb.pts[None, :, 1] + ty[:, None]
+    d = np.hypot(fa.pts[None, :, 0, None] - pbx[:, None, :], fa.pts[None, :, 1, None] - pby[:, None, :])
+    da = np.abs(_wrap(fa.ang[None, :, None] - fb.ang[None, None, :] - rot[:, None, None]))
+    ok = (d < _PAIR_DIST) & (da < _PAIR_ANGLE)
+    counts = np.minimum(ok.any(2).sum(1), ok.any(1).sum(1))
+    best = int(np.argmax(counts))
+    r, t = float(rot[best]), np.array([tx[best], ty[best]], np.float32)
+    pairs = _pairs(fa, fb, r, t)
+    for _ in range(2):  # refine on all pairs, then re-pair
+        if len(pairs) < 3:
+            break
+        r2, t2 = _fit(fa, fb, pairs)
+        p2 = _pairs(fa, fb, r2, t2)
+        if len(p2) < len(pairs):
+            break
+        r, t, pairs = r2, t2, p2
+    pb = fb.pts @ _rot(r).T + t
+    d = np.hypot(fa.pts[:, None, 0] - pb[None, :, 0], fa.pts[:, None, 1] - pb[None, :, 1])
+    na_ov = int((d.min(1) < _OVERLAP).sum())
+    nb_ov = int((d.min(0) < _OVERLAP).sum())
+    n = len(pairs)
+    s_ = n * n / (max(na_ov, _MIN_COUNT, n) * max(nb_ov, _MIN_COUNT, n))
+    return _Alignment(int(min(65535, round(_SCALE * s_))), r, t, pairs)
+
+
+def match_score(a: bytes, b: bytes) -> int:
+    """Similarity 0..65535 of two templates (0 if either is not a template)."""
+    try:
+        fa, fb = features(a), features(b)
+    except ValueError:
+        return 0
+    al = _align(fa, fb)
+    return 0 if al is None else al.score
+
+
+_THRESHOLDS = {1: 200, 2: 250, 3: 300, 4: 360, 5: 420}  # provisional, see benchmarks/RESULTS.md
+
+
+def threshold_for_level(level: int) -> int:
+    """Minimum score for a match at security level 1..5 (3 is the modules' default)."""
+    if level not in _THRESHOLDS:
+        raise ValueError(f"security level must be 1..5, not {level!r}")
+    return _THRESHOLDS[level]
+
+
+def merge_templates(a: bytes, b: bytes) -> bytes:
+    """One template (of the size of ``a``) from two captures of one finger, in a's frame."""
+    try:
+        fa, fb = features(a), features(b)
+    except ValueError as exc:
+        raise MergeError(f"cannot merge: {exc}") from exc
+    al = _align(fa, fb)
+    if al is None or al.score < threshold_for_level(1) or len(al.pairs) < 8:
+        got = 0 if al is None else al.score
+        raise MergeError(f"the two captures are not one finger (similarity {got})")
+    ma, mb = fa.minutiae, fb.minutiae
+    pb = fb.pts @ _rot(al.rot).T + al.shift
+    angb = np.mod(fb.ang + al.rot, 2 * np.pi)
+    ia, ib = al.pairs[:, 0], al.pairs[:, 1]
+    x = ma.x.copy()
+    y = ma.y.copy()
+    ang = ma.angle.copy()
+    rel = ma.reliability.copy()
+    # Paired minutiae: average the two sightings; seen twice, so more reliable.
+    x[ia] = (x[ia] + pb[ib, 0]) / 2
+    y[ia] = (y[ia] + pb[ib, 1]) / 2
+    ang[ia] = np.mod(ang[ia] + _wrap(angb[ib] - ang[ia]) / 2, 2 * np.pi)
+    rel[ia] = np.minimum(63, np.maximum(rel[ia], mb.reliability[ib]) + 16)
+    # Unpaired b minutiae extend the print where a did not reach.
+    rest = np.setdiff1d(np.arange(len(mb)), ib)
+    if len(rest):
+        d = np.hypot(x[:, None] - pb[None, rest, 0], y[:, None] - pb[None, rest, 1]).min(0)
+        rest = rest[d > _PAIR_DIST]
+    m = Minutiae(
+        np.concatenate([x, pb[rest, 0]]).astype(np.float32),
+        np.concatenate([y, pb[rest, 1]]).astype(np.float32),
+        np.concatenate([ang, angb[rest]]).astype(np.float32),
+        np.concatenate([ma.kind, mb.kind[rest]]).astype(np.int8),
+        np.concatenate([rel, mb.reliability[rest]]).astype(np.float32),
+        merged=True,
+    )
+    size = len(a)
+    cap = capacity(size)
+    if len(m) > cap:
+        keep = np.sort(np.argsort(-m.reliability, kind="stable")[:cap])
+        m = Minutiae(m.x[keep], m.y[keep], m.angle[keep], m.kind[keep], m.reliability[keep], True)
+    return encode(m, size)
+
+
+# -- 1:N -------------------------------------------------------------------------------------
+@dataclass(slots=True)
+class _Stack:
+    key: tuple
+    index: np.ndarray  # library slot of each stacked entry
+    desc: np.ndarray  # (N, P, D), zero rows pad
+    feats: list
+
+
+_STACK: list[_Stack] = []
+
+
+def _stack(library: Sequence[bytes | None]) -> _Stack:
+    key = tuple(None if t is None else bytes(t) for t in library)
+    for st in _STACK:
+        if st.key == key:
+            return st
+    idx, descs, feats = [], [], []
+    for i, t in enumerate(key):
+        if t is None:
+            continue
+        try:
+            f = features(t)
+        except ValueError:
+            continue
+        idx.append(i)
+        feats.append(f)
+        descs.append(f.desc[f.order[:_PREFILTER_POINTS]])
+    dim = _CELLS.shape[0] * _ND
+    arr = np.zeros((len(descs), _PREFILTER_POINTS, dim), np.float32)
+    for k, d in enumerate(descs):  # one copy per entry, cached across searches
+        arr[k, : len(d)] = d
+    st = _Stack(key, np.array(idx, np.intp), arr, feats)
+    _STACK.insert(0, st)
+    del _STACK[2:]
+    return st
+
+
+def best_match(probe: bytes, library: Sequence[bytes | None]) -> tuple[int, int]:
+    """(slot, score) of the best-matching library entry; (-1, 0) if nothing to compare."""
+    try:
+        fp = features(probe)
+    except ValueError:
+        return -1, 0
+    st = _stack(library)
+    n = len(st.index)
+    if n == 0 or len(fp.ang) == 0:
+        return -1, 0
+    # Pre-filter: for each entry, the mean of the probe's best local-descriptor similarities.
+    sims = fp.desc @ st.desc.reshape(-1, st.desc.shape[2]).T  # (nP, N*P)
+    best = sims.reshape(len(fp.ang), n, -1).max(axis=2)  # (nP, N)
+    k = min(8, best.shape[0])
+    coarse = -np.partition(-best, k - 1, axis=0)[:k].mean(axis=0)  # (N,)
+    short = np.argsort(-coarse, kind="stable")[:_SHORTLIST]
+    top_slot, top_score = -1, -1
+    for e in short:
+        al = _align(fp, st.feats[e])
+        sc = 0 if al is None else al.score
+        if sc > top_score:
+            top_slot, top_score = int(st.index[e]), sc
+    return top_slot, max(top_score, 0)
