@@ -402,8 +402,8 @@ class DeviceRunner:
         self._queue_out(bytes(data))
 
     def _queue_out(self, data: bytes) -> None:
-        if not data:
-            return
+        if not data or self._link is None:
+            return  # no host attached: the bytes go out on a wire nobody listens to
         if not self._tx:
             self._tx_time = max(self._tx_time, self.clock())
         self._tx += data
