@@ -16,6 +16,7 @@ from protocol.errors import (
     TransportError,
 )
 from drivers.transport import LoopbackTransport, SerialTransport, Transport, loopback_pair
+from drivers.usb import UsbDeviceInfo, UsbTransport, find_devices
 
 __all__ = [
     "ConfigurationError",
@@ -30,4 +31,7 @@ __all__ = [
     "SerialTransport",
     "LoopbackTransport",
     "loopback_pair",
+    "UsbTransport",
+    "UsbDeviceInfo",
+    "find_devices",
 ]
