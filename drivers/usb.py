@@ -40,7 +40,7 @@ __all__ = [
 PINPAD_VID = 0x1209
 PINPAD_PID = 0x0001
 
-#: a bulk read asks for at most this many bytes (a multiple of every max packet size)
+#: how many buffered bytes reset_input discards per read
 _READ_CHUNK = 4096
 _VENDOR_CLASS = 0xFF
 
@@ -333,11 +333,12 @@ class UsbTransport(Transport):
         with self._lock:
             if self._buffer:
                 return self._take(max_bytes)
-        # ask for whole packets so a device packet never overflows our buffer
-        want = min(_READ_CHUNK, max(self._packet, math.ceil(max_bytes / self._packet)
-                                    * self._packet))
+        # One packet per transfer: a packet never overflows the buffer, each read completes as
+        # soon as a packet arrives (the device needs no zero-length packets), and no bytes are
+        # lost to a timeout in the middle of a multi-packet transfer (pyusb discards the partial
+        # count when libusb reports a timeout).
         try:
-            data = bytes(self._ep_in.read(want, _timeout_ms(timeout)))
+            data = bytes(self._ep_in.read(self._packet, _timeout_ms(timeout)))
         except usb.core.USBTimeoutError:
             return b""
         except usb.core.USBError as exc:

@@ -91,10 +91,12 @@ class PinBlockFormat(enum.Enum):
 
     @classmethod
     def parse(cls, value: "PinBlockFormat | str") -> "PinBlockFormat":
-        """Accept a member or its name ("iso4", "ISO-4", "iso_4" and "sm4-iso4-like" all work)."""
+        """Accept a member or its name ("iso4", "ISO-4", "iso_4", "4", "sm4-iso4-like")."""
         if isinstance(value, cls):
             return value
         text = str(value).strip().lower().replace("_", "").replace("-", "")
+        if text in ("0", "1", "3", "4"):
+            text = "iso" + text
         for member in cls:
             if member.value.replace("-", "") == text:
                 return member

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import libusb_package
 import pytest
 
@@ -200,3 +202,25 @@ def test_transport_over_a_runner_survives_unplug_by_reopening():
         with UsbTransport("usb:1209:0001:ECHO-7", backend=backend) as t2:
             t2.write(b"xyz")
             assert t2.read(10, 2.0) == b"zyx"
+
+
+def test_a_reader_thread_and_a_writer_share_the_transport(pads):
+    backend, ends = pads
+    with UsbTransport("usb:1209:0001:TPP-A", backend=backend) as t:
+        got = bytearray()
+
+        def reader():
+            while len(got) < 3 * 100:
+                chunk = t.read(64, 2.0)
+                if not chunk:
+                    return
+                got.extend(chunk)
+
+        thread = threading.Thread(target=reader)
+        thread.start()
+        for i in range(100):
+            t.write(b"%03d" % i)  # a write goes through while the reader waits
+            ends["TPP-A"].write(ends["TPP-A"].read(3, 1.0))  # the device echoes it
+        thread.join(5)
+        assert not thread.is_alive()
+        assert bytes(got) == b"".join(b"%03d" % i for i in range(100))
