@@ -1,0 +1,121 @@
+"""Argument and output helpers shared by the ``tactile`` subcommands (as python-can's tools share
+theirs): the same flags spelled the same way everywhere, and one JSON-lines writer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+from typing import Any, TextIO
+
+__all__ = ["add_json_flag", "add_port_argument", "add_timeout_argument", "host_port",
+           "print_json", "JsonLines"]
+
+PORT_HELP = ("serial port or pyserial URL: /dev/ttyUSB0, COM3, socket://HOST:PORT, "
+             "sim://fingerprint, sim://pinpad, or the path `tactile sim` printed for its pty "
+             "(`tactile list` shows the ports)")
+
+
+def add_json_flag(parser: argparse.ArgumentParser) -> None:
+    """``--json``: print machine-readable JSON instead of text for people."""
+    parser.add_argument("--json", action="store_true",
+                        help="print JSON (one object per line) instead of text for people")
+
+
+def add_port_argument(parser: argparse.ArgumentParser, *, name: str = "port",
+                      required: bool = True, help: str | None = None) -> None:
+    """The positional PORT (a device path or any pyserial URL), or ``--port`` if optional."""
+    if required:
+        parser.add_argument(name, metavar="PORT", help=help or PORT_HELP)
+    else:
+        parser.add_argument(f"--{name}", metavar="PORT", default=None, help=help or PORT_HELP)
+
+
+def add_timeout_argument(parser: argparse.ArgumentParser, *, default: float = 2.0,
+                         help: str | None = None) -> None:
+    """``--timeout SECONDS``: the deadline for one reply from the device."""
+    parser.add_argument("--timeout", type=_positive_float, default=default, metavar="SECONDS",
+                        help=help or f"seconds to wait for the device to answer (default {default})")
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, not {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, not {text}")
+    return value
+
+
+def host_port(text: str) -> tuple[str, int]:
+    """argparse type for ``HOST:PORT`` (``[::1]:PORT`` for IPv6; port 0 picks a free one)."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT such as 127.0.0.1:7000, not {text!r}")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    try:
+        number = int(port)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"the port in {text!r} is not a number") from None
+    if not 0 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"the port in {text!r} must be 0..65535")
+    return host, number
+
+
+def _encode(obj: Any) -> bytes:
+    return (json.dumps(obj, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+
+
+def print_json(obj: Any, *, file: TextIO | None = None) -> None:
+    """Print ``obj`` as one line of JSON (UTF-8 whatever the locale) and flush."""
+    stream = file if file is not None else sys.stdout
+    buffer = getattr(stream, "buffer", None)
+    if buffer is not None:
+        stream.flush()
+        buffer.write(_encode(obj))
+        buffer.flush()
+    else:
+        stream.write(_encode(obj).decode("utf-8"))
+        stream.flush()
+
+
+class JsonLines:
+    """A thread-safe JSON-lines writer for event streams.
+
+    Lines are flushed one by one.  If the reader goes away (broken pipe), further lines are
+    discarded and stdout is pointed at /dev/null, so the program can still shut down cleanly.
+    """
+
+    def __init__(self, file: TextIO | None = None) -> None:
+        self._file = file if file is not None else sys.stdout
+        self._lock = threading.Lock()
+        self.broken = False
+
+    def __call__(self, obj: Any) -> None:
+        self.write(obj)
+
+    def write(self, obj: Any) -> None:
+        with self._lock:
+            if self.broken:
+                return
+            try:
+                print_json(obj, file=self._file)
+            except (BrokenPipeError, ValueError, OSError):
+                self.broken = True
+                self._silence()
+
+    def _silence(self) -> None:
+        try:
+            fd = self._file.fileno()
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, fd)
+            finally:
+                os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass
