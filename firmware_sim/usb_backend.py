@@ -238,6 +238,7 @@ class SimulatedUsbBackend(usb.backend.IBackend):
             if not entry.plugged:
                 raise ConfigurationError(f"the simulated USB device {serial} is already unplugged")
             entry.plugged = False
+            entry.was_present = False
             self._drop_link(entry)
         if entry.on_unplug is not None:
             entry.on_unplug()

@@ -138,6 +138,18 @@ def test_unplug_kills_handles_and_replug_gives_a_new_address(bus):
         backend.unplug("nope")
 
 
+def test_a_quick_replug_still_moves_the_address(bus):
+    backend, _, devs = bus
+    dev = find(backend, devs, idVendor=0x1209)
+    backend.unplug("TPP-0001")
+    backend.replug("TPP-0001")  # nobody enumerated in between
+    again = find(backend, devs, idVendor=0x1209)
+    assert again.address != dev.address
+    with pytest.raises(usb.core.USBError):
+        dev.write(0x01, b"old handle")
+    again.write(0x01, b"new handle")
+
+
 def test_unplug_interrupts_a_read_without_limit(bus):
     backend, _, devs = bus
     dev = find(backend, devs, idVendor=0x1209)
