@@ -5,15 +5,11 @@ Pure functions over bytes; the ciphers come from ``cryptography`` (TDES from
 only what no library does for us: laying out the ISO 9564 PIN and PAN fields and combining them.
 (``psec`` has formats 0/2/3/4 but no format 1, and its TDES calls raise deprecation warnings.)
 
-=============  =========================================================  =================
-format          PIN field                                                 cipher / key
-=============  =========================================================  =================
-``iso0``        ``0 L PIN F...F`` XOR ``0000`` + 12 PAN digits            TDES, 16/24 bytes
-``iso1``        ``1 L PIN`` + random fill nibbles 0..F (no PAN)            TDES, 16/24 bytes
-``iso3``        ``3 L PIN`` + random fill nibbles A..F, XOR as ``iso0``    TDES, 16/24 bytes
-``iso4``        ``4 L PIN A...A`` + 16 random nibbles (32 nibbles)         AES-128/192/256
-``sm4-iso4-like`` exactly the ``iso4`` construction with SM4               SM4 (16 bytes)
-=============  =========================================================  =================
+* ``iso0``: PIN field ``0 L PIN F...F`` XOR ``0000`` + 12 PAN digits; TDES (16/24-byte key)
+* ``iso1``: ``1 L PIN`` + random fill nibbles 0..F, no PAN; TDES
+* ``iso3``: ``3 L PIN`` + random fill nibbles A..F, XOR as ``iso0``; TDES
+* ``iso4``: 32 nibbles ``4 L PIN A...A`` + 16 random nibbles; AES-128/192/256
+* ``sm4-iso4-like``: exactly the ``iso4`` construction with SM4 (16-byte key)
 
 ``iso4``:  block = E_K(E_K(PIN field) XOR PAN field), the PAN field being ``M`` (PAN length - 12)
 then the PAN left-justified (12 digits at least, zero-padded on the left) then zeros.
