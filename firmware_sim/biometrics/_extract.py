@@ -143,7 +143,8 @@ def extract_minutiae(image: np.ndarray) -> tuple[Minutiae, dict[str, float]]:
     sk = morphology.skeletonize(ridge)
     sk = _drop_small(sk, 12, _EIGHT)
     cn = _crossing_number(sk)
-    border = ndi.distance_transform_edt(fg)
+    # Pad with background: the image frame is a print edge too.
+    border = ndi.distance_transform_edt(np.pad(fg, 1))[1:-1, 1:-1]
     cand = ((cn == 1) | (cn == 3)) & (border > _BORDER)
     ys, xs = np.nonzero(cand)
     kinds = np.where(cn[ys, xs] == 1, ENDING, BIFURCATION).astype(np.int8)

@@ -43,6 +43,13 @@ def render_capture(finger_id: int, quality: int, rng: np.random.Generator,
     cc_ -= (width - 1) / 2.0
     mr = cr + ca * rr - sa * cc_
     mc = cc + sa * rr + ca * cc_
+    # Skin is elastic: pressing and dragging distort the print a few pixels, smoothly.
+    stretch = 1.5 + 4.0 * bad
+    small = (max(2, height // 32), max(2, width // 32))
+    for grid in (mr, mc):
+        field = ndi.zoom(rng.standard_normal(small).astype(np.float32),
+                         (height / small[0], width / small[1]), order=3, mode="reflect", grid_mode=True)
+        grid += stretch * field[:height, :width]
     ridges = ndi.map_coordinates(finger.ridges, [mr, mc], order=1, mode="reflect")
 
     # -- contact: the pad ellipse, shrunk by light pressure, cut by a tilted finger ------------
@@ -80,7 +87,7 @@ def render_capture(finger_id: int, quality: int, rng: np.random.Generator,
     dark = contact * (valley + contrast * ink)
     img = 250.0 - 235.0 * dark
     img = ndi.gaussian_filter(img, 0.6 + 0.6 * bad)
-    img += rng.normal(0.0, 2.0 + 26.0 * bad * bad + 4.0 * bad, img.shape)
+    img += rng.normal(0.0, 2.0 + 4.0 * bad + 55.0 * bad**3, img.shape)
     # Uneven illumination across the prism.
     img += 10.0 * bad * _blobs(rng, (height, width), 40.0)
     return np.clip(np.rint(img), 0, 255).astype(np.uint8)
