@@ -134,7 +134,7 @@ def extract_minutiae(image: np.ndarray) -> tuple[Minutiae, dict[str, float]]:
     theta, coh = _orientation(norm)
     inner = ndi.binary_erosion(fg, iterations=6)
     clarity = float(coh[inner].mean()) if inner.any() else 0.0
-    if clarity < 0.35:
+    if clarity < 0.47:
         raise FingerImageError(0x06, f"image too messy: ridge flow clarity {clarity:.2f}")
     enh = oriented_filter(norm, theta, _FREQ)
     ridge = (enh > 0) & fg
