@@ -128,10 +128,16 @@ class SerialTransport(Transport):
             raise TransportError(f"cannot flush {self.description}: {exc}") from exc
 
     def close(self) -> None:
+        # pyserial 3.5's socket:// close() skips socket.close() when shutdown() fails (the peer
+        # already hung up), leaking the socket: close it ourselves afterwards (idempotent).
+        sock = getattr(self._port, "_socket", None)
         try:
             self._port.close()
         except (serial.SerialException, OSError):
             pass
+        finally:
+            if sock is not None:
+                sock.close()
 
 
 class _Pipe:

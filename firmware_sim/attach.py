@@ -32,7 +32,7 @@ from protocol.errors import ConfigurationError, TransportError
 if TYPE_CHECKING:  # pragma: no cover
     from firmware_sim.runner import DeviceRunner
 
-__all__ = ["SimulatorTransport", "parse_sim_url", "runner_for_url"]
+__all__ = ["SimulatorTransport", "parse_sim_url", "runner_for_url", "create_runner"]
 
 #: bytes kept for a host that does not read (TCP/pty); beyond that the oldest are lost, as a
 #: UART receiver overruns
@@ -509,7 +509,6 @@ def runner_for_url(url: str) -> tuple["DeviceRunner", bool]:
     of the byte faults; also passed to the model).
     """
     from firmware_sim import registry
-    from firmware_sim.runner import DeviceRunner
 
     kind, options = parse_sim_url(url)
     if "name" in options:
@@ -523,9 +522,23 @@ def runner_for_url(url: str) -> tuple["DeviceRunner", bool]:
             raise ConfigurationError(f"{url!r}: the simulator named {name!r} is a {runner.kind}, "
                                      f"not a {kind}")
         return runner, False
+    return create_runner(kind, options), True
+
+
+def create_runner(kind: str, options: dict[str, str], *, name: str | None = None) -> "DeviceRunner":
+    """A new, not yet started runner for a new model of ``kind``.
+
+    ``options`` are strings as in a URL query.  Generic ones are handled here: ``wire_time``
+    ("1": model the wire time at the model's ``baudrate``) and ``seed`` (random source of the
+    byte faults, also passed to the model); the rest go to the kind's ``create()``.
+    """
+    from firmware_sim import registry
+    from firmware_sim.runner import DeviceRunner
+
+    options = dict(options)
     wire_time = _flag(options.pop("wire_time", "0"), "wire_time")
     rng = None
-    if "seed" in options:
+    if options.get("seed") is not None:
         try:
             rng = random.Random(int(options["seed"]))
         except ValueError:
@@ -538,7 +551,7 @@ def runner_for_url(url: str) -> tuple["DeviceRunner", bool]:
         if not isinstance(wire_baud, int) or wire_baud <= 0:
             raise ConfigurationError(f"the {kind} simulator has no baud rate, so wire_time=1 "
                                      "cannot model the wire time")
-    return DeviceRunner(device, wire_baud=wire_baud, rng=rng), True
+    return DeviceRunner(device, wire_baud=wire_baud, rng=rng, name=name)
 
 
 def attach_loopback(runner: "DeviceRunner") -> _LoopbackLink:

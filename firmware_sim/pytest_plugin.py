@@ -1,1 +1,265 @@
-"""pytest plugin (entry point ``tactile_sim``): fixtures with simulated devices for downstream CI."""
+"""pytest plugin (entry point ``tactile_sim``): simulated devices for downstream CI.
+
+Installed with the package, it gives every test suite these fixtures::
+
+    def test_counter_flow(simulated_pinpad, simulated_fingerprint):
+        pad = TactilePinPad.open(simulated_pinpad.url)          # sim://pinpad?name=...
+        simulated_pinpad.script("press 1", "press 2", "press 3", "press 4", "press enter")
+        simulated_fingerprint.place(finger=3, quality=90)
+        reader = FingerprintReader.open(simulated_fingerprint.url)
+        ...
+
+* ``simulated_fingerprint`` / ``simulated_pinpad`` - a running simulator each; options from a
+  marker of the same name: ``@pytest.mark.simulated_fingerprint(model="r503")``,
+  ``@pytest.mark.simulated_pinpad(layout="calculator")``;
+* ``simulator_factory(kind, **options)`` - as many simulators as a test needs.
+
+Each yields a :class:`Simulator`: ``.url`` (a ``sim://KIND?name=...`` URL any driver opens),
+``.transport()`` (an in-process Transport), ``.command(line) -> dict``, ``.events`` (every
+event so far), ``.wait_for(event_name)``.  State files go to the test's ``tmp_path``; every
+simulator is stopped at teardown.  Imports stay light: pytest loads this in every session.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+import pytest
+
+from protocol.errors import ConfigurationError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from drivers.transport import Transport
+    from firmware_sim.runner import DeviceRunner
+
+__all__ = ["Simulator", "SimulatedFingerprint", "SimulatedPinPad", "SimulatorCommandError"]
+
+_names = itertools.count(1)
+
+
+class SimulatorCommandError(ConfigurationError):
+    """A convenience method's control command was refused (the reply's error is the message)."""
+
+
+class Simulator:
+    """A running simulator in a test: its URL, a transport, control commands and events."""
+
+    def __init__(self, runner: "DeviceRunner", name: str) -> None:
+        self.runner = runner
+        self.name = name
+        self.kind = runner.kind
+        self.events: list[dict[str, Any]] = []
+        self._cond = threading.Condition()
+        self._transports: list["Transport"] = []
+        runner.subscribe(self._on_event)
+
+    def _on_event(self, event: dict[str, Any]) -> None:
+        with self._cond:
+            self.events.append(event)
+            self._cond.notify_all()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.url}>"
+
+    @property
+    def url(self) -> str:
+        """``sim://KIND?name=NAME``: open it with any driver or ``serial.serial_for_url``."""
+        return f"sim://{self.kind}?name={self.name}"
+
+    @property
+    def device(self) -> Any:
+        """The model object itself (for assertions on its state)."""
+        return self.runner.device
+
+    def transport(self) -> "Transport":
+        """An in-process host link (closed at teardown if the test does not close it)."""
+        link = self.runner.loopback()
+        self._transports.append(link)
+        return link
+
+    def command(self, line: str) -> dict[str, Any]:
+        """Send one control command; returns the reply (``{"ok": False, "error": ...}`` too)."""
+        return self.runner.command(line)
+
+    def do(self, line: str) -> dict[str, Any]:
+        """Send one control command; raise :class:`SimulatorCommandError` if it is refused."""
+        reply = self.runner.command(line)
+        if not reply.get("ok"):
+            raise SimulatorCommandError(f"{self.kind} simulator refused {line!r}: "
+                                        f"{reply.get('error', reply)}")
+        return reply
+
+    def wait_for(self, event: str | Callable[[dict[str, Any]], bool], timeout: float = 5.0,
+                 *, after: int = 0) -> dict[str, Any]:
+        """The first event (from index ``after``) named ``event`` or matching the predicate.
+
+        Raises :class:`TimeoutError` with the events seen if none comes within ``timeout`` s.
+        """
+        match = event if callable(event) else (lambda e: e.get("event") == event)
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            index = after
+            while True:
+                while index < len(self.events):
+                    if match(self.events[index]):
+                        return self.events[index]
+                    index += 1
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"no {event!r} event from the {self.kind} simulator within "
+                                       f"{timeout} s; events so far: {self.events[-10:]}")
+                self._cond.wait(remaining)
+
+    # lifecycle
+    def power_cycle(self) -> dict[str, Any]:
+        return self.do("power-cycle")
+
+    def unplug(self) -> dict[str, Any]:
+        return self.do("unplug")
+
+    def replug(self) -> dict[str, Any]:
+        return self.do("replug")
+
+    def fault(self, spec: str) -> dict[str, Any]:
+        """A byte fault, e.g. ``fault("drop 3")``, ``fault("split")``, ``fault("clear")``."""
+        return self.do(f"fault {spec}")
+
+    def _close(self) -> None:
+        for link in self._transports:
+            link.close()
+        self.runner.stop()
+
+
+class SimulatedFingerprint(Simulator):
+    """A simulated EF01 fingerprint module."""
+
+    def place(self, finger: int, quality: int = 90) -> dict[str, Any]:
+        """A virtual finger rests on the sensor (finger id, quality 0..100)."""
+        return self.do(f"place {int(finger)} {int(quality)}")
+
+    def lift(self) -> dict[str, Any]:
+        """The finger leaves the sensor."""
+        return self.do("lift")
+
+
+class SimulatedPinPad(Simulator):
+    """A simulated tactile PIN pad."""
+
+    def press(self, key: str | int) -> dict[str, Any]:
+        """Press one key now (a digit or an XFS key name such as ``enter``)."""
+        return self.do(f"press {key}")
+
+    def script(self, *lines: str) -> dict[str, Any]:
+        """Queue commands the pad plays when it next enters an entry mode."""
+        if not lines:
+            raise SimulatorCommandError("script() needs at least one command, e.g. 'press 1'")
+        for line in lines:
+            if ";" in line or "\n" in line:
+                raise SimulatorCommandError(f"one command per argument, not {line!r}")
+        return self.do("script " + "; ".join(lines))
+
+    def headset(self, inserted: bool = True) -> dict[str, Any]:
+        return self.do("headset in" if inserted else "headset out")
+
+
+_CLASSES: dict[str, type[Simulator]] = {
+    "fingerprint": SimulatedFingerprint,
+    "pinpad": SimulatedPinPad,
+}
+
+
+class _Factory:
+    """``simulator_factory(kind, **options)``: start a simulator; all are stopped at teardown."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self._tmp = tmp_path
+        self._made: list[Simulator] = []
+
+    def __call__(self, kind: str, **options: Any) -> Simulator:
+        from firmware_sim import registry
+        from firmware_sim.attach import create_runner
+
+        name = f"pytest-{kind}-{next(_names)}"
+        opts = {key: _option_text(value) for key, value in options.items() if value is not None}
+        if "state" not in options:
+            opts["state"] = str(self._tmp / f"{name}.json")
+        runner = create_runner(kind, opts, name=name)
+        registry.register_runner(name, runner)
+        simulator = _CLASSES.get(kind, Simulator)(runner, name)
+        try:
+            runner.start()
+        except BaseException:
+            runner.stop()
+            raise
+        self._made.append(simulator)
+        return simulator
+
+    def close(self) -> None:
+        errors = []
+        for simulator in reversed(self._made):
+            try:
+                simulator._close()
+            except Exception as exc:  # noqa: BLE001 - stop the others, then report
+                errors.append(f"{simulator!r}: {exc}")
+        self._made.clear()
+        if errors:
+            raise ConfigurationError("stopping simulators failed: " + "; ".join(errors))
+
+
+def _option_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
+
+
+def _marker_options(request: pytest.FixtureRequest, fixture: str) -> dict[str, Any]:
+    marker = request.node.get_closest_marker(fixture)
+    if marker is None:
+        return {}
+    if marker.args:
+        raise ConfigurationError(f"@pytest.mark.{fixture} takes options by name only, "
+                                 f"e.g. @pytest.mark.{fixture}(seed=1)")
+    return dict(marker.kwargs)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "simulated_fingerprint(**options): options of the simulated_fingerprint "
+                   "fixture, e.g. model='r503'")
+    config.addinivalue_line(
+        "markers", "simulated_pinpad(**options): options of the simulated_pinpad fixture, "
+                   "e.g. layout='calculator'")
+
+
+@pytest.fixture
+def simulator_factory(tmp_path: Path) -> Iterator[_Factory]:
+    """Start simulators: ``simulator_factory("pinpad", layout="pos")``; stopped at teardown."""
+    factory = _Factory(tmp_path)
+    try:
+        yield factory
+    finally:
+        factory.close()
+
+
+@pytest.fixture
+def simulated_fingerprint(simulator_factory: _Factory,
+                          request: pytest.FixtureRequest) -> SimulatedFingerprint:
+    """A running simulated EF01 fingerprint module (options: ``@pytest.mark.simulated_fingerprint(
+    model="r503")``)."""
+    simulator = simulator_factory("fingerprint", **_marker_options(request, "simulated_fingerprint"))
+    assert isinstance(simulator, SimulatedFingerprint)
+    return simulator
+
+
+@pytest.fixture
+def simulated_pinpad(simulator_factory: _Factory,
+                     request: pytest.FixtureRequest) -> SimulatedPinPad:
+    """A running simulated tactile PIN pad (options: ``@pytest.mark.simulated_pinpad(
+    layout="pos")``)."""
+    simulator = simulator_factory("pinpad", **_marker_options(request, "simulated_pinpad"))
+    assert isinstance(simulator, SimulatedPinPad)
+    return simulator

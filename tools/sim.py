@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import selectors
 import signal
 import socket
@@ -23,6 +22,7 @@ import threading
 from typing import Any
 
 from firmware_sim import registry
+from firmware_sim.attach import create_runner
 from firmware_sim.runner import FAULTS, DeviceRunner
 from protocol.errors import ConfigurationError
 from tools.args import JsonLines, host_port
@@ -105,21 +105,10 @@ def _serve(kind: str, options: dict[str, str], opts: argparse.Namespace) -> int:
 
 def _serve_with(kind: str, options: dict[str, str], opts: argparse.Namespace, out: JsonLines,
                 stopper: "_Stopper") -> int:
-    device = registry.create_device(kind, **options)
-    wire_baud = None
-    if opts.wire_time:
-        wire_baud = getattr(device, "baudrate", None)
-        if not isinstance(wire_baud, int) or wire_baud <= 0:
-            raise ConfigurationError(f"the {kind} simulator has no baud rate: --wire-time "
-                                     "cannot model the wire time")
-    rng = None
-    if options.get("seed") is not None:
-        try:
-            rng = random.Random(int(options["seed"]))
-        except ValueError:
-            raise ConfigurationError(f"--seed must be an integer, not {options['seed']!r}") \
-                from None
-    runner = DeviceRunner(device, wire_baud=wire_baud, rng=rng, name=kind)
+    runner = create_runner(kind, {**options, "wire_time": "1" if opts.wire_time else "0"},
+                           name=kind)
+    device = runner.device
+    wire_baud = runner.wire_baud
 
     # events wait until the ready line is out: it must be the first line
     held: list[dict[str, Any]] = []
