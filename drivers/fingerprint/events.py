@@ -172,8 +172,8 @@ class Matched(ReaderEvent):
     status: ClassVar[str] = "verify-match"
 
     def __str__(self) -> str:
-        where = "" if self.slot is None else f" slot {self.slot},"
-        return f"The finger matched ({where} score {self.score})."
+        where = "" if self.slot is None else f"slot {self.slot}, "
+        return f"The finger matched ({where}score {self.score})."
 
 
 # XFS4IoT Biometric event names: the same classes, so isinstance works with either name

@@ -116,6 +116,11 @@ LED_MODES = {"breathing": 1, "flashing": 2, "on": 3, "off": 4, "fade-in": 5, "fa
 #: image geometries by UART byte count (4 bits per pixel) when the module does not report one
 _KNOWN_IMAGES = {256 * 288 // 2: (256, 288), 192 * 192 // 2: (192, 192)}
 
+#: how much longer than ``timeout`` :meth:`FingerprintReader.connect` waits for a booting module
+_POWER_UP_ALLOWANCE = 0.6
+#: per-try reply deadline while connecting (a booting module loses commands)
+_CONNECT_POLL = 0.2
+
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
@@ -183,7 +188,11 @@ class FingerprintReader:
         self._product: ProductInfo | None | bool = False   # False = not probed yet
         self._sensor_check: bool | None = None
         self._refresh_params = False
-        self.stray_bytes = 0        # bytes skipped while hunting for frames, for diagnostics
+        #: bytes skipped while hunting for frames (noise, power-up bytes), for diagnostics
+        self.stray_bytes = 0
+        self._last_budget = 0.0     # the deadline of the last wait, for timeout messages
+        self._fast_retry = False    # connect(): poll a booting module at short intervals
+        self._connect_skipped: list[Skipped] = []
 
     # ------------------------------------------------------------------ opening and closing
     @classmethod
@@ -225,16 +234,25 @@ class FingerprintReader:
             self._conn.packet_size = 128
             self._product = False
             self._sensor_check = None
-            # a module that is still powering up ignores commands: keep asking until the deadline
-            deadline = self._clock() + self.timeout + 0.6
-            while True:
-                try:
-                    if self._password:
-                        self._verify_password(single=True)
-                    return self._read_parameters(single=True)
-                except DeviceTimeoutError:
-                    if self._clock() >= deadline:
-                        raise
+            # A module that is still powering up (ZFM: 0.5 s) loses commands: ask again at the
+            # protocol's own reply deadline instead of the user's floor, until the floor is over.
+            start = self._clock()
+            deadline = start + self.timeout + _POWER_UP_ALLOWANCE
+            self._fast_retry = True
+            try:
+                while True:
+                    try:
+                        if self._password:
+                            self._verify_password(single=True)
+                        return self._read_parameters(single=True)
+                    except DeviceTimeoutError as exc:
+                        if self._clock() >= deadline:
+                            self._last_budget = self._clock() - start
+                            raise self._timeout_error("ReadSysPara, the first request",
+                                                      self._connect_skipped) from exc
+            finally:
+                self._fast_retry = False
+                self._connect_skipped = []
 
     def close(self) -> None:
         """Release the port (if the reader opened it).  Idempotent."""
@@ -300,6 +318,8 @@ class FingerprintReader:
             if isinstance(event, Skipped):
                 self.stray_bytes += len(event.data)
                 skipped.append(event)
+                if self._fast_retry:
+                    self._connect_skipped.append(event)
                 _log.debug("skipped %d stray bytes from %s: %s", len(event.data), self.port, event.reason)
                 continue
             if isinstance(event, RawByte):
@@ -327,10 +347,13 @@ class FingerprintReader:
 
     def _deadline(self, extra: float = 0.0) -> float:
         due = self._conn.reply_due or 0.0
-        self._last_budget = max(self.timeout, due) + extra
+        if self._fast_retry:
+            # while connecting, poll a booting module often; it answers in milliseconds once up
+            self._last_budget = min(due, _CONNECT_POLL) + extra
+        else:
+            self._last_budget = max(self.timeout, due) + extra
         return self._clock() + self._last_budget
 
-    _last_budget = 0.0
 
     def _request(self, instruction: Instruction, params: dict[str, Any] | None = None, *,
                  single: bool = False, probe: bool = False) -> Reply:
