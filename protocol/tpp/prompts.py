@@ -1,0 +1,129 @@
+"""The pad's FIXED prompt table (SPEC section 9), in zh-CN and en.
+
+During PIN entry the pad speaks and displays only entries of this table, with numeric
+arguments 0..999 (three digits at most, so no argument can carry a PIN of four or more digits).
+A PIN entry can start only with a prompt whose ``starts_entry`` flag is set, a PIN change only
+with one whose ``starts_change`` flag is set, and a prompt that asks for a PIN
+(``asks_for_pin``) can be spoken only inside PIN entry or PIN change.  So a host can neither make
+the pad ask for a PIN in free text nor make a non-PIN prompt collect a PIN.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from protocol.tpp.codes import MAX_PROMPT_ARG
+
+__all__ = ["PromptId", "PromptDef", "PROMPTS", "LANGUAGES", "render_prompt"]
+
+#: languages every TPP 1.0 pad must have text for
+LANGUAGES = ("zh-CN", "en")
+
+
+class PromptId(enum.IntEnum):
+    ENTER_PIN = 1
+    ENTER_PIN_DIGITS = 2
+    ENTER_PIN_AGAIN = 3
+    ENTER_NEW_PIN = 4
+    CONFIRM_NEW_PIN = 5
+    PIN_TOO_SHORT = 6
+    PIN_MISMATCH = 7
+    TIME_WARNING = 8
+    TIME_EXTENDED = 9
+    DIGITS_ENTERED = 10
+    MAX_REACHED = 11
+    CLEARED = 12
+    ENTRY_CANCELLED = 13
+    ENTRY_TIMEOUT = 14
+    ENTRY_COMPLETE = 15
+    PLEASE_WAIT = 16
+    EXPLORE_START = 17
+    EXPLORE_END = 18
+    PIN_CHANGED = 19
+    RATE_LIMITED = 20
+    BACKSPACE = 21
+    HEADSET_IN = 22
+    HELP = 23
+
+
+@dataclass(frozen=True, slots=True)
+class PromptDef:
+    ident: PromptId
+    name: str
+    zh: str
+    en: str
+    starts_entry: bool = False
+    starts_change: bool = False
+    asks_for_pin: bool = False
+
+    @property
+    def arity(self) -> int:
+        """Number of numeric arguments ({0}, {1} ...)."""
+        return max(self.zh.count("{"), self.en.count("{"))
+
+    def text(self, lang: str, args: tuple[int, ...] = ()) -> str:
+        return (self.zh if lang == "zh-CN" else self.en).format(*args)
+
+
+_P = PromptId
+_TABLE = (
+    PromptDef(_P.ENTER_PIN, "enter-pin", "请输入密码，输完按确认键。",
+              "Please enter your PIN, then press Enter.", starts_entry=True, asks_for_pin=True),
+    PromptDef(_P.ENTER_PIN_DIGITS, "enter-pin-digits", "请输入{0}位密码。",
+              "Please enter your {0}-digit PIN.", starts_entry=True, asks_for_pin=True),
+    PromptDef(_P.ENTER_PIN_AGAIN, "enter-pin-again", "密码错误，请重新输入密码。",
+              "Incorrect PIN. Please enter your PIN again.", starts_entry=True,
+              asks_for_pin=True),
+    PromptDef(_P.ENTER_NEW_PIN, "enter-new-pin", "请输入新密码，输完按确认键。",
+              "Please enter your new PIN, then press Enter.", starts_change=True,
+              asks_for_pin=True),
+    PromptDef(_P.CONFIRM_NEW_PIN, "confirm-new-pin", "请再次输入新密码。",
+              "Please enter the new PIN again.", asks_for_pin=True),
+    PromptDef(_P.PIN_TOO_SHORT, "pin-too-short", "密码至少需要{0}位，请继续输入。",
+              "The PIN needs at least {0} digits. Please continue."),
+    PromptDef(_P.PIN_MISMATCH, "pin-mismatch", "两次输入的新密码不一致，请重新输入。",
+              "The two new PINs do not match. Please start again."),
+    PromptDef(_P.TIME_WARNING, "time-warning", "还剩{0}秒。如需更多时间，请按帮助键。",
+              "{0} seconds left. Press Help for more time."),
+    PromptDef(_P.TIME_EXTENDED, "time-extended", "已为您延长{0}秒。", "You have {0} more seconds."),
+    PromptDef(_P.DIGITS_ENTERED, "digits-entered", "已输入{0}位。", "{0} digits entered."),
+    PromptDef(_P.MAX_REACHED, "max-reached", "已输入最多位数，请按确认键或更正键。",
+              "Maximum digits entered. Press Enter or Clear."),
+    PromptDef(_P.CLEARED, "cleared", "已清除，请重新输入。", "Cleared. Please start again."),
+    PromptDef(_P.ENTRY_CANCELLED, "entry-cancelled", "已取消。", "Cancelled."),
+    PromptDef(_P.ENTRY_TIMEOUT, "entry-timeout", "输入超时，已取消。",
+              "Time is up. The entry was cancelled."),
+    PromptDef(_P.ENTRY_COMPLETE, "entry-complete", "输入完成，谢谢。",
+              "Thank you, your entry is complete."),
+    PromptDef(_P.PLEASE_WAIT, "please-wait", "请稍候。", "Please wait."),
+    PromptDef(_P.EXPLORE_START, "explore-start", "按键学习模式：按任意键听按键名称。请勿输入密码。",
+              "Key exploration: press any key to hear its name. Do not enter your PIN."),
+    PromptDef(_P.EXPLORE_END, "explore-end", "按键学习结束。", "Key exploration finished."),
+    PromptDef(_P.PIN_CHANGED, "pin-changed", "新密码已确认。", "Your new PIN is confirmed."),
+    PromptDef(_P.RATE_LIMITED, "rate-limited", "密码输入次数过多，请稍后再试。",
+              "Too many PIN entries. Please try again later."),
+    PromptDef(_P.BACKSPACE, "backspace", "已删除一位，还有{0}位。",
+              "One digit deleted, {0} digits remain."),
+    PromptDef(_P.HEADSET_IN, "headset-in", "已接入耳机，声音只在耳机播放。",
+              "Headset connected. Sound plays only in the headset."),
+    PromptDef(_P.HELP, "help", "输入密码后按确认键；按更正键清除，按取消键退出。",
+              "Enter your PIN and press Enter; Clear starts again, Cancel stops."),
+)
+
+PROMPTS: dict[int, PromptDef] = {int(p.ident): p for p in _TABLE}
+
+
+def render_prompt(ident: int, lang: str, args: tuple[int, ...] = ()) -> str:
+    """The text of prompt ``ident`` in ``lang`` with its numeric arguments.
+
+    Raises KeyError for an unknown id and ValueError for a wrong language or bad arguments."""
+    prompt = PROMPTS[ident]
+    if lang not in LANGUAGES:
+        raise ValueError(f"no prompt text for language {lang!r}: use one of {', '.join(LANGUAGES)}")
+    if len(args) != prompt.arity:
+        raise ValueError(f"prompt {ident} ({prompt.name}) takes {prompt.arity} argument(s), "
+                         f"got {len(args)}")
+    if any(not isinstance(a, int) or not 0 <= a <= MAX_PROMPT_ARG for a in args):
+        raise ValueError(f"prompt arguments are integers 0..{MAX_PROMPT_ARG}")
+    return prompt.text(lang, tuple(args))
