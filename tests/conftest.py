@@ -14,6 +14,9 @@ import pytest
 
 from firmware_sim.runner import open_runners
 
+# pytester runs downstream-style test sessions (tests/tools/test_pytest_plugin.py)
+pytest_plugins = ["pytester"]
+
 HELPERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "helpers")
 if HELPERS not in sys.path:
     sys.path.insert(0, HELPERS)
