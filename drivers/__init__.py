@@ -35,3 +35,41 @@ __all__ = [
     "UsbDeviceInfo",
     "find_devices",
 ]
+
+# EF01 fingerprint modules (drivers/fingerprint): the reader, its results, events and errors
+from drivers.fingerprint import (
+    AlreadyEnrolledError,
+    CaptureError,
+    EmptySlotError,
+    EnrollCompleted,
+    FingerDetected,
+    FingerLifted,
+    FingerprintError,
+    FingerprintReader,
+    FingerTimeoutError,
+    IdentifyResult,
+    LibraryFullError,
+    LiftFinger,
+    Matched,
+    MergeError,
+    NoMatch,
+    PasswordError,
+    PlaceFinger,
+    ReaderEvent,
+    ReaderInfo,
+    RetryScan,
+    SlotError,
+    StagePassed,
+    Template,
+    UnsupportedError,
+    VerifyResult,
+)
+
+__all__ += [
+    "FingerprintReader", "Template", "VerifyResult", "IdentifyResult", "ReaderInfo",
+    "ReaderEvent", "PlaceFinger", "FingerDetected", "LiftFinger", "FingerLifted", "RetryScan",
+    "StagePassed", "NoMatch", "Matched", "EnrollCompleted",
+    "FingerprintError", "AlreadyEnrolledError", "CaptureError", "EmptySlotError",
+    "FingerTimeoutError", "LibraryFullError", "MergeError", "PasswordError", "SlotError",
+    "UnsupportedError",
+]
