@@ -568,6 +568,8 @@ class Connection:
                 if ins is Instruction.VFY_PWD:
                     self.password_verified = True
                 elif ins is Instruction.SET_PWD:
+                    # the session that set the password stays open until the next reset
+                    self.password_verified = self.password_verified or not self.locked
                     self.password = params["password"]
                 elif ins in UPLOAD_INSTRUCTIONS:
                     self.state, self.pending = State.SENDING_DATA, ins
