@@ -545,13 +545,7 @@ def create_runner(kind: str, options: dict[str, str], *, name: str | None = None
             raise ConfigurationError(f"option seed must be an integer, not "
                                      f"{options['seed']!r}") from None
     device = registry.create_device(kind, **options)
-    wire_baud = None
-    if wire_time:
-        wire_baud = getattr(device, "baudrate", None)
-        if not isinstance(wire_baud, int) or wire_baud <= 0:
-            raise ConfigurationError(f"the {kind} simulator has no baud rate, so wire_time=1 "
-                                     "cannot model the wire time")
-    return DeviceRunner(device, wire_baud=wire_baud, rng=rng, name=name)
+    return DeviceRunner(device, rng=rng, name=name, follow_device_baud=wire_time)
 
 
 def attach_loopback(runner: "DeviceRunner") -> _LoopbackLink:

@@ -79,12 +79,14 @@ class DeviceRunner:
     on the wire-time model: bytes cross the link no faster than 10 bits per byte at that baud
     rate, in both directions; ``None`` delivers them as fast as possible.  ``name`` identifies the
     runner in messages and in :func:`firmware_sim.registry.register_runner`.  ``rng`` is the
-    random source of the byte faults (garbage bytes, flipped bits).
+    random source of the byte faults (garbage bytes, flipped bits).  ``follow_device_baud``
+    takes the wire-time baud rate from the model's ``baudrate`` attribute at every power-on (a
+    module whose baud rate setting applies at the next power cycle changes speed then).
     """
 
     def __init__(self, device: SimulatedDevice, *, clock: Callable[[], float] = time.monotonic,
                  wire_baud: int | None = None, name: str | None = None,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, follow_device_baud: bool = False) -> None:
         if not isinstance(device, SimulatedDevice):
             raise ConfigurationError(
                 f"DeviceRunner needs a SimulatedDevice, not {type(device).__name__}")
@@ -93,6 +95,9 @@ class DeviceRunner:
         self.device = device
         self.clock = clock
         self.wire_baud = wire_baud
+        self.follow_device_baud = follow_device_baud
+        if follow_device_baud:
+            self._device_baud()  # fail now, not at power-on, if the model has no baud rate
         self.name = name or f"{device.kind}-{next(_names)}"
         self._rng = rng if rng is not None else random.Random()
         self._byte_time = _BITS_PER_BYTE / wire_baud if wire_baud else 0.0
@@ -175,6 +180,7 @@ class DeviceRunner:
             try:
                 self.device.plugged = True
                 self.device.power_on()
+                self._powered_on()
                 self._retick(now)
             except BaseException:
                 self._started = False
@@ -422,6 +428,18 @@ class DeviceRunner:
             self._emit("error", source="model", message=message)
             return None
 
+    def _device_baud(self) -> int:
+        baud = getattr(self.device, "baudrate", None)
+        if not isinstance(baud, int) or baud <= 0:
+            raise ConfigurationError(f"the {self.kind} simulator has no baud rate, so its wire "
+                                     "time cannot be modelled")
+        return baud
+
+    def _powered_on(self) -> None:
+        if self.follow_device_baud:
+            self.wire_baud = self._device_baud()
+            self._byte_time = _BITS_PER_BYTE / self.wire_baud
+
     def _retick(self, now: float) -> None:
         due = self.device.tick(now)
         # a model asking to be ticked "now" again would spin the thread: at most every ms
@@ -441,6 +459,7 @@ class DeviceRunner:
         self._rx_time = self._tx_time = now
         self.device.plugged = True
         self.device.power_on()
+        self._powered_on()
         self._retick(now)
         return {"ok": True, "command": "power-cycle"}
 
@@ -470,6 +489,7 @@ class DeviceRunner:
         self._rx_time = self._tx_time = now
         self.device.plugged = True
         self.device.power_on()
+        self._powered_on()
         self._retick(now)
         for server in self._servers:
             server.replug()  # after power-on: a pty has no host yet to hear the power-up bytes

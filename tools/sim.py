@@ -108,7 +108,6 @@ def _serve_with(kind: str, options: dict[str, str], opts: argparse.Namespace, ou
     runner = create_runner(kind, {**options, "wire_time": "1" if opts.wire_time else "0"},
                            name=kind)
     device = runner.device
-    wire_baud = runner.wire_baud
 
     # events wait until the ready line is out: it must be the first line
     held: list[dict[str, Any]] = []
@@ -132,7 +131,7 @@ def _serve_with(kind: str, options: dict[str, str], opts: argparse.Namespace, ou
             runner.serve_tcp(*opts.tcp)
             ready_line["port"] = runner.port
         runner.start()
-        ready_line.update(kind=kind, pid=os.getpid(), wire_time=wire_baud is not None)
+        ready_line.update(kind=kind, pid=os.getpid(), wire_time=runner.follow_device_baud)
         baudrate = getattr(device, "baudrate", None)
         if isinstance(baudrate, int):
             ready_line["baudrate"] = baudrate

@@ -255,6 +255,20 @@ def test_wire_time_of_a_big_transfer_follows_the_clock():
         assert len(read_exactly(link, 2880)) == 2880
 
 
+def test_wire_time_can_follow_the_model_baud_rate_at_power_on():
+    device = EchoDevice(baudrate=9600)
+    with DeviceRunner(device, follow_device_baud=True) as runner:
+        assert runner.wire_baud == 9600
+        device.baudrate = 115200   # e.g. a baud setting that applies at the next power cycle
+        assert runner.wire_baud == 9600
+        runner.command("power-cycle")
+        assert runner.wire_baud == 115200
+    no_baud = EchoDevice()
+    del no_baud.baudrate
+    with pytest.raises(ConfigurationError, match="has no baud rate"):
+        DeviceRunner(no_baud, follow_device_baud=True)
+
+
 def test_timers_run_when_due():
     clock = FakeClock()
     with DeviceRunner(EchoDevice(), clock=clock) as runner, runner.loopback() as link:
