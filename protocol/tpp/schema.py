@@ -277,6 +277,7 @@ class _TupleAdapter(Adapter):
 
     def __init__(self, subcon: Construct, max_items: int, min_items: int = 0) -> None:
         super().__init__(PrefixedArray(Int8ub, subcon))
+        self.item = subcon
         self.min_items, self.max_items = min_items, max_items
 
     def _check(self, n: int, path: str) -> None:
