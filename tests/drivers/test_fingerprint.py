@@ -1,0 +1,209 @@
+"""FingerprintReader contract suite: the same driver tests over every attach point
+(in-process loopback, sim:// URL, pty, TCP socket://) against the simulated EF01 module."""
+
+from __future__ import annotations
+
+import pytest
+
+from drivers import FingerprintReader as ExportedReader
+from drivers.fingerprint import (
+    AlreadyEnrolledError,
+    EmptySlotError,
+    EnrollCompleted,
+    FingerDetected,
+    FingerLifted,
+    FingerprintReader,
+    LiftFinger,
+    Matched,
+    NoMatch,
+    PlaceFinger,
+    SlotError,
+    StagePassed,
+    Template,
+    UnsupportedError,
+)
+from fingerprint_helpers import ATTACH_POINTS, Customer, new_runner, open_reader
+from protocol.errors import DeviceError
+
+
+@pytest.fixture(params=ATTACH_POINTS)
+def rig(request, tmp_path):
+    runner = new_runner("r503")
+    try:
+        with open_reader(request.param, runner, tmp_path) as reader:
+            yield reader, runner
+    finally:
+        runner.stop()
+
+
+def test_exported_from_drivers():
+    assert ExportedReader is FingerprintReader
+
+
+def test_info_reports_the_module(rig):
+    reader, _ = rig
+    info = reader.info()
+    assert info.model == "R503"
+    assert info.capacity == 200
+    assert info.template_count == 0
+    assert info.security_level == 3
+    assert info.packet_size == 128
+    assert info.baudrate == 57600
+    assert info.address == 0xFFFFFFFF
+    assert (info.image_width, info.image_height) == (192, 192)
+    assert info.product is not None and info.product.library_size == 200
+    assert info.firmware and info.algorithm
+    assert info.has_aura_led
+    assert info.to_dict()["address"] == "FFFFFFFF"
+    assert "R503" in str(info)
+    assert reader.index() == set()
+
+
+def test_enroll_verify_identify(rig):
+    reader, runner = rig
+    alice = Customer(runner, finger=1)
+    template = reader.enroll(slot=4, on_event=alice)
+    assert isinstance(template, Template) and template.slot == 4 and len(template) == 1536
+    kinds = [type(e) for e in alice.events]
+    # the enrollment dialogue: place, detected, stage 1, lift, lifted, place, detected, stage 2, done
+    assert kinds == [PlaceFinger, FingerDetected, StagePassed, LiftFinger, FingerLifted,
+                     PlaceFinger, FingerDetected, StagePassed, EnrollCompleted]
+    assert alice.events[0] == PlaceFinger(1, 2) and alice.events[-1] == EnrollCompleted(4)
+    assert reader.index() == {4} and reader.template_count() == 1
+    runner.command("lift")
+
+    result = reader.verify(template, on_event=alice)
+    assert result.matched and result.attempts_used == 1 and result.score > 0
+    runner.command("lift")
+    assert reader.verify(4, on_event=alice).matched      # against the stored slot as well
+    runner.command("lift")
+
+    mallory = Customer(runner, finger=2)
+    result = reader.verify(template, attempts=2, on_event=mallory)
+    assert not result.matched and result.attempts_used == 2
+    misses = [e for e in mallory.events if isinstance(e, NoMatch)]
+    assert [(e.attempt, e.attempts) for e in misses] == [(1, 2), (2, 2)]
+    assert FingerLifted() in mallory.events          # lifted between the two attempts
+    runner.command("lift")
+
+    found = reader.identify(on_event=Customer(runner, finger=1))
+    assert found.matched and found.slot == 4
+    runner.command("lift")
+    nobody = Customer(runner, finger=2)
+    result = reader.identify(on_event=nobody)
+    assert result.slot is None and not result
+    assert isinstance(nobody.events[-1], NoMatch)
+    assert any(isinstance(e, Matched) for e in alice.events)
+
+
+def test_enroll_refuses_a_duplicate_and_an_occupied_slot(rig):
+    reader, runner = rig
+    reader.enroll(slot=0, on_event=Customer(runner, finger=1))
+    runner.command("lift")
+    with pytest.raises(AlreadyEnrolledError) as exc:
+        reader.enroll(slot=1, on_event=Customer(runner, finger=1))
+    assert exc.value.slot == 0 and "already enrolled in slot 0" in str(exc.value)
+    runner.command("lift")
+    with pytest.raises(SlotError, match="already holds a template"):
+        reader.enroll(slot=0, on_event=Customer(runner, finger=2))
+    assert reader.index() == {0}
+
+
+def test_template_round_trip_is_byte_identical(rig):
+    reader, runner = rig
+    exported = reader.enroll(on_event=Customer(runner, finger=3))     # export only, no slot
+    assert exported.slot is None and reader.index() == set()
+    stored = reader.import_template(exported, slot=9)
+    assert stored.slot == 9 and reader.index() == {9}
+    assert reader.export_template(9).data == exported.data
+    # straight through a RAM buffer too
+    reader.import_template(exported.data, buffer=2)
+    assert reader.export_template(buffer=2).data == exported.data
+    runner.command("lift")
+    assert reader.verify(exported, on_event=Customer(runner, finger=3)).matched
+
+
+def test_image_upload_with_progress(rig, tmp_path):
+    reader, runner = rig
+    seen: list[tuple[int, int | None]] = []
+    image = reader.image(on_event=Customer(runner, finger=1), progress=lambda d, t: seen.append((d, t)))
+    assert image.size == (192, 192) and image.mode == "L"
+    assert seen[-1] == (192 * 192 // 2, 192 * 192 // 2)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen) and len(seen) == 192 * 192 // 2 // 128
+    # a fingerprint, not a blank: dark ridges and light background both present
+    lo, hi = image.getextrema()
+    assert lo < 100 and hi > 200
+    path = tmp_path / "finger.png"
+    image.save(path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_library_management_and_notepad(rig):
+    reader, runner = rig
+    template = reader.enroll(on_event=Customer(runner, finger=1))
+    for slot in (0, 1, 2, 150):
+        reader.import_template(template, slot=slot)
+    assert reader.index() == {0, 1, 2, 150} and reader.template_count() == 4
+    reader.delete(1, count=2)
+    assert reader.index() == {0, 150}
+    assert reader.first_free_slot() == 1
+    reader.clear()
+    assert reader.index() == set() and reader.template_count() == 0
+    reader.write_notepad(3, b"branch 0042")
+    assert reader.read_notepad(3) == b"branch 0042".ljust(32, b"\x00")
+
+
+def test_refusals_are_typed(rig):
+    reader, _ = rig
+    with pytest.raises(EmptySlotError) as exc:
+        reader.verify(7)
+    assert exc.value.code == 0x0C and "LOAD_CHAR refused" in str(exc.value)
+    with pytest.raises(SlotError) as exc:
+        reader.export_template(500)
+    assert exc.value.code == 0x0B
+    with pytest.raises(DeviceError):
+        reader.read_notepad(16)
+
+
+def test_led_and_sensor_check(rig):
+    reader, _ = rig
+    reader.led("flashing", "purple", speed=20, cycles=3)
+    assert reader.check_sensor() is True
+
+
+def test_packet_size_change_waits_for_power_cycle_on_r307(tmp_path):
+    runner = new_runner("r307")
+    try:
+        with open_reader("loopback", runner, tmp_path) as reader:
+            change = reader.set_packet_size(32)
+            assert change.pending and "power-cycled" in change.note and reader.packet_size == 128
+            assert runner.command("power-cycle")["ok"]
+            reader.connect()
+            assert reader.packet_size == 32
+            # a template download in 32-byte packets, and an image upload in them
+            template = reader.enroll(on_event=Customer(runner, finger=2))
+            reader.import_template(template, buffer=2)
+            assert reader.export_template(buffer=2).data == template.data
+            assert reader.image(capture=False).size == (256, 288)
+            assert reader.info().model.startswith("EF01 module")
+            with pytest.raises(UnsupportedError, match="no Aura LED"):
+                reader.led()
+            assert reader.check_sensor() is None          # R307 has no CheckSensor
+    finally:
+        runner.stop()
+
+
+def test_settings_that_apply_at_once_on_r503(tmp_path):
+    runner = new_runner("r503")
+    try:
+        with open_reader("loopback", runner, tmp_path) as reader:
+            change = reader.set_security_level(5)
+            assert not change.pending and change.old == 3 and change.new == 5
+            assert reader.parameters().security_level == 5
+            change = reader.set_packet_size(64)
+            assert not change.pending and reader.packet_size == 64
+            change = reader.set_baudrate(115200)
+            assert change.pending and "baudrate=115200" in change.note
+            assert reader.parameters().baudrate == 57600     # still the old rate until power-up
+    finally:
+        runner.stop()
