@@ -20,6 +20,7 @@ from typing import Any, Callable
 __all__ = [
     "Utterance",
     "Audio",
+    "SPEECH_END_REASONS",
     "SpeechUnavailable",
     "CHARS_PER_SECOND",
     "estimate_duration",
@@ -77,7 +78,7 @@ def estimate_duration(text: str, lang: str, rate: float) -> float:
 
 @dataclass(slots=True)
 class Utterance:
-    """One thing the pad said (or started saying)."""
+    """One thing the pad said (or queued to say)."""
 
     text: str
     lang: str
@@ -85,15 +86,21 @@ class Utterance:
     volume: int
     channel: str
     duration: float
-    started: float
     source: str  # "prompt" | "host" | "explore"
     prompt_id: int | None = None
+    interruptible: bool = True
+    started: float | None = None
     interrupted: bool = False
     ident: int = 0
 
     @property
     def ends(self) -> float:
+        assert self.started is not None
         return self.started + self.duration
+
+
+#: why an utterance ended (maps onto TPP SpeechEnd)
+SPEECH_END_REASONS = ("completed", "key", "host", "replaced", "mode", "failed")
 
 
 @dataclass(slots=True)
@@ -101,12 +108,13 @@ class Audio:
     """Speech, tones, haptics and the headset jack of one pad.
 
     ``emit(name, **fields)`` publishes a customer-perceivable event; ``now()`` is the injected
-    clock.  ``on_speech_done(utterance)`` is called from :meth:`tick` when an utterance ends.
+    clock.  ``on_speech_end(utterance, how)`` is called when an utterance ends, ``how`` one of
+    :data:`SPEECH_END_REASONS`.  One utterance plays at a time; queued ones follow it.
     """
 
     emit: Callable[..., None]
     now: Callable[[], float]
-    on_speech_done: Callable[[Utterance], None] = lambda u: None
+    on_speech_end: Callable[[Utterance, str], None] = lambda u, how: None
     volume: int = DEFAULT_VOLUME
     rate: float = DEFAULT_RATE
     headset: bool = False
@@ -115,6 +123,7 @@ class Audio:
     failed: bool = False
     transcript: list[Utterance] = field(default_factory=list)
     current: Utterance | None = None
+    pending: list[Utterance] = field(default_factory=list)
     _next_id: int = 1
 
     # -- channel --------------------------------------------------------------------------
@@ -132,7 +141,7 @@ class Audio:
             return False
         # whatever was playing on the old channel stops: a private prompt must not
         # continue on the public speaker when the headset is pulled out.
-        self.stop("headset")
+        self.stop("mode")
         self.headset = inserted
         self.emit("audio", channel=self.channel, private=self.private,
                   speaker="muted" if inserted else "on")
@@ -140,50 +149,69 @@ class Audio:
 
     # -- speech ---------------------------------------------------------------------------
     def say(self, text: str, lang: str, *, source: str, rate: float | None = None,
-            volume: int | None = None, prompt_id: int | None = None) -> Utterance:
-        """Speak ``text`` now, interrupting whatever is being spoken."""
+            volume: int | None = None, prompt_id: int | None = None, queue: bool = False,
+            interruptible: bool = True) -> Utterance:
+        """Speak ``text``: now (replacing what is being said) or, with ``queue``, after it."""
         if self.failed:
             raise SpeechUnavailable("the speech unit does not respond (fault injected)")
         rate = self.rate if rate is None else rate
         volume = self.volume if volume is None else volume
-        self.stop("superseded")
         utt = Utterance(text=text, lang=lang, rate=rate, volume=volume, channel=self.channel,
-                        duration=estimate_duration(text, lang, rate), started=self.now(),
-                        source=source, prompt_id=prompt_id, ident=self._next_id)
+                        duration=estimate_duration(text, lang, rate), source=source,
+                        prompt_id=prompt_id, interruptible=interruptible, ident=self._next_id)
         self._next_id = (self._next_id % 0xFFFF) + 1
-        self.transcript.append(utt)
-        self.current = utt
-        fields: dict[str, Any] = {"text": text, "lang": lang, "rate": rate, "volume": volume,
-                                  "channel": utt.channel, "duration": utt.duration,
-                                  "source": source, "id": utt.ident}
-        if prompt_id is not None:
-            fields["prompt"] = prompt_id
-        self.emit("say", **fields)
+        if queue and self.current is not None:
+            self.pending.append(utt)
+            return utt
+        self.stop("replaced")
+        self._start(utt, self.now())
         return utt
 
-    def stop(self, reason: str) -> Utterance | None:
-        """Interrupt the current utterance (``reason``: key, host, superseded, headset ...)."""
+    def _start(self, utt: Utterance, at: float) -> None:
+        utt.started = at
+        utt.channel = self.channel
+        self.transcript.append(utt)
+        self.current = utt
+        fields: dict[str, Any] = {"text": utt.text, "lang": utt.lang, "rate": utt.rate,
+                                  "volume": utt.volume, "channel": utt.channel,
+                                  "duration": utt.duration, "source": utt.source,
+                                  "id": utt.ident}
+        if utt.prompt_id is not None:
+            fields["prompt"] = utt.prompt_id
+        self.emit("say", **fields)
+
+    def stop(self, how: str) -> Utterance | None:
+        """End the current utterance and drop the queue (``how``: key, host, replaced, mode).
+
+        A key press does not cut an utterance the host marked non-interruptible."""
         utt = self.current
         if utt is None:
             return None
+        if how == "key" and not utt.interruptible:
+            return None
+        dropped, self.pending = self.pending, []
         self.current = None
-        if self.now() < utt.ends:
-            utt.interrupted = True
-            self.emit("say-stopped", id=utt.ident, reason=reason)
+        utt.interrupted = True
+        self.emit("say-stopped", id=utt.ident, reason=how)
+        self.on_speech_end(utt, how)
+        for queued in dropped:
+            self.on_speech_end(queued, how)
         return utt
 
     @property
     def speaking(self) -> bool:
-        return self.current is not None and self.now() < self.current.ends
+        return self.current is not None
 
     def next_deadline(self) -> float | None:
         return self.current.ends if self.current is not None else None
 
     def tick(self, now: float) -> None:
-        utt = self.current
-        if utt is not None and now >= utt.ends:
+        while self.current is not None and now >= self.current.ends:
+            done = self.current
             self.current = None
-            self.on_speech_done(utt)
+            self.on_speech_end(done, "completed")
+            if self.pending:
+                self._start(self.pending.pop(0), done.ends)
 
     # -- tones and haptics ----------------------------------------------------------------
     def tone(self, name: str, *, freq: int | None = None, ms: int | None = None) -> None:
@@ -195,21 +223,25 @@ class Audio:
         self.emit("haptic", pattern=list(pattern if pattern is not None else HAPTIC_PATTERNS[name]),
                   name=name)
 
-    def key_feedback(self, active: bool) -> None:
+    def key_feedback(self, active: bool, policy: str = "follow") -> None:
         """Feedback for one key press; identical for every key of the same activity.
 
-        Public mode: the neutral "key" tone on the speaker (KeypressBeep active).  Private mode
-        (headset in): the speaker stays silent (keystroke rhythm must not leak to bystanders);
-        the neutral tone plays in the headset and the key gives the identical haptic pulse.
-        Inactive keys give the "inactive" tone/pulse per KeypressBeep(inactive).
+        The tone goes to the current channel: the public speaker, or only the headset while
+        one is in (private audio: keystroke rhythm must not reach bystanders).  In private mode
+        the key also gives the identical haptic pulse.  ``policy`` (TPP BeepPolicy during PIN
+        entry): "follow" the KeypressBeep(active, inactive) setting, "silent", "always", or
+        "private-only" (tones only while a headset is in, never on the public speaker).
         """
-        if active:
-            if self.beep_active:
-                self.tone("key")
-            if self.private:
-                self.haptic("key")
+        name = "key" if active else "inactive"
+        if policy == "follow":
+            sound = self.beep_active if active else self.beep_inactive
+        elif policy == "silent":
+            sound = False
+        elif policy == "private-only":
+            sound = self.private
         else:
-            if self.beep_inactive:
-                self.tone("inactive")
-            if self.private:
-                self.haptic("inactive")
+            sound = True
+        if sound:
+            self.tone(name)
+        if self.private:
+            self.haptic(name)

@@ -1,34 +1,39 @@
 """The protocol-independent heart of the simulated pad: modes, keys, PIN buffer, time limits.
 
 :class:`PadCore` knows nothing of frames.  The host side calls its methods (``start_pin_entry``,
-``pin_block``, ``speak`` ...) and gets results or a :class:`Refusal`; what the pad tells the host
-on its own initiative (a masked digit, a named key, a time warning, a completion) leaves through
-``notify(kind, **fields)``; what a customer could perceive leaves through ``emit(name, **fields)``
-(the simulator's stdout events).  :mod:`firmware_sim.pinpad.device` maps both onto TPP frames.
+``pin_block``, ``speak`` ...) and gets results or a :class:`Refusal` carrying a TPP result code;
+what the pad tells the host on its own initiative (a masked digit, a named key, a time warning,
+a completion) leaves through ``notify(kind, **fields)``; what a customer could perceive leaves
+through ``emit(name, **fields)`` (the simulator's stdout events).
+:mod:`firmware_sim.pinpad.wire` maps both onto TPP frames.
 
 Key semantics follow XFS4IoT Keyboard.PinEntry:
 
 * a digit adds to the buffer and the host learns only the new count; once ``max_len`` digits are
-  in (``auto_end`` false) further digits are ignored (inactive beep) until clear/backspace;
-  with ``auto_end`` the entry completes at ``max_len``;
+  in (``auto_end`` false) further digits are ignored (inactive beep, ``accepted`` false) until
+  clear/backspace; with ``auto_end`` the entry completes at ``max_len``;
 * clear and cancel empty the buffer, backspace removes the last digit;
-* a key whose ``terminate`` flag is set ends the entry (enter below ``min_len`` is refused with
-  the fixed "pin-too-short" prompt and the entry continues);
-* keys not in ``active_keys`` give the inactive beep and nothing else.
+* a key whose ``terminate`` flag is set ends the entry; enter below ``min_len`` is refused with
+  the fixed "pin-too-short" prompt (status too-short) and the entry continues;
+* keys not in ``active_keys`` give the inactive beep and are reported as inactive.
 
 Time limit: an inactivity limit, re-armed by every key press (the most frequent complaint of
 blind users is limits that are too short).  Warnings at 30 s and 10 s left (those shorter than
-the limit): a ``time-warning`` notice, a warning tone and the fixed prompt "N seconds left, press
-Help for more time".  Help (when it is not a terminate key) repeats the help prompt and extends
-the time by the entry's limit, at most :data:`HELP_EXTENSIONS` times per entry; the host can
-extend with :meth:`PadCore.extend_time` at any time.
+the limit): a ``time-warning`` notice, a warning tone (and pulse in private mode) and the fixed
+prompt "N seconds left, press Help for more time".  Help (when it is not a terminate key)
+extends the time by the entry's limit, at most :data:`HELP_EXTENSIONS` times per entry; the
+host can extend with :meth:`PadCore.extend_time` up to :data:`MAX_TIME_LIMIT` s left.
+
+PIN change: the new PIN is entered twice (phase 1, phase 2) and compared inside the pad in
+constant time.  A mismatch wipes both, says the fixed "pin-mismatch" prompt and restarts at
+phase 1; after ``max_mismatches`` mismatches the change ends with how "mismatch".
 
 Secrecy: digits live in a ``bytearray`` that is overwritten with zeros on completion, cancel,
-timeout, power-off and tamper.  A completed PIN is kept only enciphered under a per-power-on
-random AES key until one :meth:`PadCore.pin_block` call consumes it (or it expires after
-:data:`HELD_PIN_LIFETIME` s).  No event, prompt, display text or error message contains a digit
-value.  (Python strings cannot be overwritten: the clear PIN exists as a ``str`` only for the
-instant the PIN block is built, because :mod:`protocol.pinblock` takes a ``str``.)
+timeout, power-off, Hello and tamper.  A completed PIN is kept only enciphered under a
+per-power-on random AES key until one :meth:`PadCore.pin_block` call consumes it (or it expires
+after :data:`HELD_PIN_LIFETIME` s).  No event, prompt, display text or error message contains a
+digit value.  (Python strings cannot be overwritten: the clear PIN exists as a ``str`` only for
+the instant the PIN block is built, because :mod:`protocol.pinblock` takes a ``str``.)
 """
 
 from __future__ import annotations
@@ -40,7 +45,15 @@ from typing import Any, Callable
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from protocol.layout import Layout
+from protocol.layout import DIGIT_KEY_NAMES, Layout
+from protocol.tpp.codes import (
+    HELD_PIN_LIFETIME,
+    HELP_EXTENSIONS,
+    MAX_PIN_ENTRIES_PER_HOUR,
+    MAX_TIME_LIMIT,
+    WARN_AT,
+    ResultCode,
+)
 
 from firmware_sim.pinpad.audio import (
     DEFAULT_RATE,
@@ -51,7 +64,9 @@ from firmware_sim.pinpad.audio import (
     VOLUME_RANGE,
     Audio,
     SpeechUnavailable,
+    Utterance,
 )
+from firmware_sim.pinpad.keys import KeyProblem
 from firmware_sim.pinpad.prompts import (
     LANGUAGES,
     MAX_PROMPT_ARG,
@@ -60,7 +75,6 @@ from firmware_sim.pinpad.prompts import (
     prompt_by_name,
     render_prompt,
 )
-from firmware_sim.pinpad.keys import KeyProblem
 from firmware_sim.pinpad.state import StateStore
 
 __all__ = [
@@ -69,33 +83,31 @@ __all__ = [
     "RefusalCode",
     "EntryRequest",
     "PadCore",
-    "DIGIT_KEYS",
-    "FUNCTION_KEYS",
     "DEFAULT_ACTIVE_KEYS",
-    "WARN_AT",
-    "HELP_EXTENSIONS",
-    "HELD_PIN_LIFETIME",
     "DEFAULT_RATE_LIMIT",
     "COMPLETION_REASONS",
+    "KEY_STATUSES",
+    "BEEP_POLICIES",
 ]
 
-DIGIT_KEYS: tuple[str, ...] = ("zero", "one", "two", "three", "four", "five", "six", "seven",
-                               "eight", "nine")
-FUNCTION_KEYS: tuple[str, ...] = ("enter", "cancel", "clear", "backspace", "help")
-#: name -> terminate flag when the host gives no active keys
+#: the refusal codes are TPP's result codes
+RefusalCode = ResultCode
+
+DIGIT_KEYS = DIGIT_KEY_NAMES
+#: name -> terminate flag when the host gives no active keys (TPP DEFAULT_ACTIVE_KEYS)
 DEFAULT_ACTIVE_KEYS: dict[str, bool] = {**{d: False for d in DIGIT_KEYS}, "enter": True,
                                         "cancel": True, "clear": False, "backspace": False,
                                         "help": False}
-#: seconds-left marks at which the pad warns
-WARN_AT: tuple[int, ...] = (30, 10)
-HELP_EXTENSIONS = 3
-HELD_PIN_LIFETIME = 120.0
-DEFAULT_RATE_LIMIT = 120
+DEFAULT_RATE_LIMIT = MAX_PIN_ENTRIES_PER_HOUR
 DEFAULT_TIMEOUT = 90.0
-MAX_TIMEOUT = 600.0
 RATE_WINDOW = 3600.0
+#: how an entry ended (TPP EntryEnd names)
 COMPLETION_REASONS = ("enter", "auto", "cancel", "clear", "backspace", "help", "timeout",
-                      "mismatch")
+                      "host-cancel", "mismatch")
+#: what a named key press did (TPP KeyStatus names)
+KEY_STATUSES = ("accepted", "inactive", "too-short", "no-more-extensions")
+#: key tones during PIN entry (TPP BeepPolicy names)
+BEEP_POLICIES = ("follow", "silent", "always", "private-only")
 
 
 class Mode(enum.Enum):
@@ -107,22 +119,10 @@ class Mode(enum.Enum):
     LOCKED = "locked"
 
 
-class RefusalCode(enum.Enum):
-    BUSY = "busy"                      # another entry/explore is running
-    PIN_ACTIVE = "pin-active"          # not allowed while a PIN is being entered
-    RATE_LIMITED = "rate-limited"      # too many PIN entries this hour
-    NO_PIN = "no-pin"                  # GetPinBlock without a completed PIN
-    LOCKED = "locked"                  # tamper: keys erased
-    BAD_PARAMETER = "bad-parameter"
-    UNSUPPORTED = "unsupported"
-    SPEECH_FAILED = "speech-failed"
-    NO_KEY = "no-key"                  # the key slot is empty
-
-
 class Refusal(Exception):
-    """The pad refuses a host request (mapped to a TPP error status by the device layer)."""
+    """The pad refuses a host request (``code``: a TPP :class:`ResultCode`)."""
 
-    def __init__(self, code: RefusalCode, message: str, **details: Any) -> None:
+    def __init__(self, code: ResultCode, message: str, **details: Any) -> None:
         super().__init__(message)
         self.code = code
         self.details = details
@@ -140,9 +140,8 @@ class EntryRequest:
     timeout: float = DEFAULT_TIMEOUT
     prompt_id: int = 1
     prompt_args: tuple[int, ...] = ()
-    beep_active: bool | None = None
-    beep_inactive: bool | None = None
     lang: str | None = None
+    beep: str = "follow"
     #: PIN change only: mismatches allowed before the change fails
     max_mismatches: int = 3
 
@@ -174,6 +173,7 @@ class _PinBuffer:
         return bytes(self._data[:self.count])
 
     def same_as(self, other: "_PinBuffer") -> bool:
+        # constant time for equal lengths; lengths are not secret (the host sees the counts)
         return self.count == other.count and hmac.compare_digest(self.digits(), other.digits())
 
     def take_from(self, other: "_PinBuffer") -> None:
@@ -192,7 +192,7 @@ class _Entry:
     lang: str
     buffer: _PinBuffer = field(default_factory=_PinBuffer)
     first: _PinBuffer | None = None
-    stage: int = 1
+    phase: int = 1
     deadline: float = 0.0
     pending_warnings: list[int] = field(default_factory=list)
     mismatches: int = 0
@@ -215,17 +215,18 @@ def _word(value: str) -> str | None:
 class PadCore:
     """The pad's behaviour; see the module docstring.
 
-    ``layout``: the keypad (:class:`protocol.layout.Layout`);
-    ``keystore``: key slots and PIN block builder (:class:`firmware_sim.pinpad.keys.Keystore`);
-    ``emit(name, **fields)``: customer-perceivable events; ``notify(kind, **fields)``: unsolicited
-    messages for the host; ``now``: the injected monotonic clock; ``wall_now``: wall time for the
-    persisted rate-limit history; ``random_bytes(n)``: the injected random source.
+    ``layout``: the keypad (:class:`protocol.layout.Layout`); ``keystore``: key slots and PIN
+    block builder (:class:`firmware_sim.pinpad.keys.Keystore`); ``emit(name, **fields)``:
+    customer-perceivable events; ``notify(kind, **fields)``: unsolicited messages for the host;
+    ``now``: the injected monotonic clock; ``wall_now``: wall time for the persisted rate-limit
+    history; ``random_bytes(n)``: the injected random source.
     """
 
     def __init__(self, *, layout: Layout, store: StateStore, keystore: Any,
                  emit: Callable[..., None], notify: Callable[..., None],
                  now: Callable[[], float], wall_now: Callable[[], float],
-                 random_bytes: Callable[[int], bytes], rate_limit: int = DEFAULT_RATE_LIMIT) -> None:
+                 random_bytes: Callable[[int], bytes],
+                 rate_limit: int = DEFAULT_RATE_LIMIT) -> None:
         self.layout = layout
         # spoken rows/columns count from 1 ("row 2, column 2"); the layout's grid from 0
         self._keys: dict[str, _KeyInfo] = {
@@ -240,7 +241,7 @@ class PadCore:
         self.wall_now = wall_now
         self.random_bytes = random_bytes
         self.rate_limit = rate_limit
-        self.audio = Audio(emit=emit, now=now, on_speech_done=self._speech_done)
+        self.audio = Audio(emit=emit, now=now, on_speech_end=self._speech_ended)
         self.mode = Mode.OFF
         self.large_type = False
         self.lang = "zh-CN"
@@ -252,41 +253,51 @@ class PadCore:
     # -- settings ---------------------------------------------------------------------------
     def _load_settings(self) -> None:
         s = self.store.data["settings"]
-        self.default_volume = int(s.get("volume", DEFAULT_VOLUME))
-        self.default_rate = float(s.get("rate", DEFAULT_RATE))
-        self.default_lang = str(s.get("lang", "zh-CN"))
-        self.audio.volume = self.default_volume
-        self.audio.rate = self.default_rate
-        self.lang = self.default_lang
+        self.audio.volume = int(s.get("volume", DEFAULT_VOLUME))
+        self.audio.rate = float(s.get("rate", DEFAULT_RATE))
+        self.lang = str(s.get("lang", "zh-CN"))
 
     def _save_settings(self) -> None:
-        self.store.data["settings"] = {"volume": self.default_volume, "rate": self.default_rate,
-                                       "lang": self.default_lang}
+        self.store.data["settings"] = {"volume": self.audio.volume, "rate": self.audio.rate,
+                                       "lang": self.lang}
         self.store.save()
 
     @property
-    def key_names(self) -> list[str]:
-        return list(self._keys)
+    def boot_count(self) -> int:
+        return int(self.store.data.get("boot_count", 0))
 
     # -- power ------------------------------------------------------------------------------
-    def power_on(self) -> None:
-        """Power reaches the pad: wipe volatile state, load test keys on a first start."""
+    def power_on(self, reason: str = "power-up") -> None:
+        """Power reaches the pad (or it restarts): wipe volatile state, test keys on first start."""
         self._wipe_volatile()
         self.audio.current = None
+        self.audio.pending = []
         self.audio.beep_active = self.audio.beep_inactive = True
         self._load_settings()
         self._session_key = bytes(self.random_bytes(16))
         if self.store.fresh:
             self.keystore.load_test_keys()
+        self.store.data["boot_count"] = self.boot_count + 1
+        self.store.save()
         tampered = bool(self.store.data["tampered"])
-        self._emit("power-on", tampered=tampered, headset=self.audio.headset)
+        self.mode = Mode.OFF
+        self._emit("power-on", reason=reason, boot_count=self.boot_count, tampered=tampered,
+                   headset=self.audio.headset)
         self._set_mode(Mode.LOCKED if tampered else Mode.IDLE)
-        self._notify("power-on", tampered=tampered)
+        self._notify("power-on", boot_count=self.boot_count, reason=reason)
 
     def power_off(self) -> None:
         self._wipe_volatile()
         self.audio.current = None
+        self.audio.pending = []
         self._set_mode(Mode.OFF)
+
+    def abort_session(self) -> None:
+        """A new host session (TPP Hello): end explore/entry silently, wipe every PIN."""
+        self._wipe_volatile()
+        self.audio.stop("mode")
+        if self.mode in (Mode.EXPLORE, Mode.PIN, Mode.PIN_CHANGE):
+            self._set_mode(Mode.IDLE)
 
     def _wipe_volatile(self) -> None:
         if self._entry is not None:
@@ -306,63 +317,86 @@ class PadCore:
         self._emit("display", text=text, large=self.large_type if large is None else large)
 
     def _prompt(self, name: str, *args: int, lang: str | None = None) -> None:
-        """Speak and display a fixed prompt (falls back to display only if speech failed)."""
+        """Speak and display a fixed prompt (display only if the speech unit failed)."""
         prompt = prompt_by_name(name)
         lang = lang or (self._entry.lang if self._entry else self.lang)
         text = render_prompt(prompt.ident, lang, tuple(args))
         self._display(text)
         try:
-            self.audio.say(text, lang, source="prompt", prompt_id=prompt.ident)
+            self.audio.say(text, lang, source="prompt", prompt_id=int(prompt.ident))
         except SpeechUnavailable:
-            self._emit("say-failed", prompt=prompt.ident)
+            self._emit("say-failed", prompt=int(prompt.ident))
 
     def _mask_display(self) -> None:
         entry = self._entry
         assert entry is not None
-        label = "密码" if entry.lang.startswith("zh") else "PIN"
+        label = "密码" if entry.lang == "zh-CN" else "PIN"
         self._display(f"{label}: " + "*" * entry.buffer.count)
 
-    def _speech_done(self, utt: Any) -> None:
-        self._notify("speech-done", id=utt.ident)
+    def _speech_ended(self, utt: Utterance, how: str) -> None:
+        self._notify("speech-ended", id=utt.ident, how=how)
 
-    # -- host requests: information ------------------------------------------------------------
+    # -- information ------------------------------------------------------------------------
+    def seconds_left(self) -> int:
+        entry = self._entry
+        if entry is None:
+            return 0
+        return max(0, int(entry.deadline - self.now() + 0.999))
+
+    def entries_left(self) -> int:
+        now = self.wall_now()
+        used = sum(1 for t in self.store.data["pin_entries"] if now - t < RATE_WINDOW)
+        return max(0, self.rate_limit - used)
+
     def status(self) -> dict[str, Any]:
         entry = self._entry
         return {
             "mode": self.mode.value,
             "headset": self.audio.headset,
+            "speaking": self.audio.speaking,
             "volume": self.audio.volume,
             "rate": self.audio.rate,
             "lang": self.lang,
             "digits": entry.buffer.count if entry else 0,
-            "stage": entry.stage if entry else 0,
-            "pin_held": self._held is not None,
-            "speaking": self.audio.speaking,
+            "phase": entry.phase if entry else 0,
+            "seconds_left": self.seconds_left(),
+            "pin_held": self._held is not None and self.now() <= self._held[1],
+            "entries_left": self.entries_left(),
+            "beep_active": self.audio.beep_active,
+            "beep_inactive": self.audio.beep_inactive,
             "tampered": bool(self.store.data["tampered"]),
+            "boot_count": self.boot_count,
         }
 
     def _require_powered(self) -> None:
         if self.mode is Mode.OFF:
-            raise Refusal(RefusalCode.BUSY, "the pad is powered off")
+            raise Refusal(ResultCode.BUSY, "the pad is powered off")
 
     def _require_not_locked(self) -> None:
         if self.mode is Mode.LOCKED:
-            raise Refusal(RefusalCode.LOCKED,
+            raise Refusal(ResultCode.TAMPERED,
                           "the pad is locked after a tamper event and its keys are erased; "
                           "it must be re-initialised by the vendor")
 
     def _in_entry(self) -> bool:
         return self.mode in (Mode.PIN, Mode.PIN_CHANGE)
 
+    def _check_lang(self, lang: str) -> None:
+        if lang not in LANGUAGES:
+            raise Refusal(ResultCode.UNSUPPORTED_LANGUAGE,
+                          f"unsupported language {lang!r}: use one of {', '.join(LANGUAGES)}")
+
     # -- explore mode -------------------------------------------------------------------------
     def start_explore(self, lang: str | None = None) -> None:
         self._require_powered()
         self._require_not_locked()
         if self._in_entry():
-            raise Refusal(RefusalCode.PIN_ACTIVE, "explore mode cannot start during PIN entry")
+            raise Refusal(ResultCode.NOT_ALLOWED_DURING_PIN,
+                          "explore mode cannot start during PIN entry")
         if lang is not None:
             self._check_lang(lang)
             self.lang = lang
+        self._held = None
         self._set_mode(Mode.EXPLORE)
         self._prompt("explore-start", lang=self.lang)
 
@@ -378,76 +412,64 @@ class PadCore:
     def start_pin_change(self, req: EntryRequest) -> None:
         self._start_entry(req, change=True)
 
-    def _check_lang(self, lang: str) -> None:
-        if lang not in LANGUAGES:
-            raise Refusal(RefusalCode.BAD_PARAMETER,
-                          f"unsupported language {lang!r}: use one of {', '.join(LANGUAGES)}")
-
     def _validate_entry(self, req: EntryRequest, change: bool) -> dict[str, bool]:
+        bad = ResultCode.BAD_PARAMETER
         if not (4 <= req.min_len <= req.max_len <= 12):
-            raise Refusal(RefusalCode.BAD_PARAMETER,
-                          "PIN length limits must satisfy 4 <= minLen <= maxLen <= 12 "
-                          f"(got minLen {req.min_len}, maxLen {req.max_len})")
-        if not 0 < req.timeout <= MAX_TIMEOUT:
-            raise Refusal(RefusalCode.BAD_PARAMETER,
-                          f"the PIN entry time limit must be 1..{int(MAX_TIMEOUT)} s")
+            raise Refusal(bad, "PIN length limits must satisfy 4 <= minLen <= maxLen <= 12 "
+                               f"(got minLen {req.min_len}, maxLen {req.max_len})")
+        if not 0 < req.timeout <= MAX_TIME_LIMIT:
+            raise Refusal(bad, f"the PIN entry time limit must be 1..{MAX_TIME_LIMIT} s")
         prompt = PROMPTS.get(req.prompt_id)
         if prompt is None:
-            raise Refusal(RefusalCode.BAD_PARAMETER,
+            raise Refusal(ResultCode.UNKNOWN_PROMPT,
                           f"prompt {req.prompt_id} is not in the pad's fixed prompt table")
-        if not (prompt.change if change else prompt.pin):
-            raise Refusal(RefusalCode.BAD_PARAMETER,
+        if not (prompt.starts_change if change else prompt.starts_entry):
+            raise Refusal(ResultCode.PROMPT_NOT_ALLOWED,
                           f"prompt {req.prompt_id} ({prompt.name}) may not start a "
                           f"{'PIN change' if change else 'PIN entry'}")
+        lang = req.lang or self.lang
+        self._check_lang(lang)
         try:
-            render_prompt(prompt.ident, "en", tuple(req.prompt_args))
+            render_prompt(prompt.ident, lang, tuple(req.prompt_args))
         except ValueError as exc:
-            raise Refusal(RefusalCode.BAD_PARAMETER, str(exc)) from None
-        if req.lang is not None:
-            self._check_lang(req.lang)
+            raise Refusal(bad, str(exc)) from None
         if not 1 <= req.max_mismatches <= 9:
-            raise Refusal(RefusalCode.BAD_PARAMETER, "allowed mismatches must be 1..9")
+            raise Refusal(bad, "allowed mismatches must be 1..9")
+        if req.beep not in BEEP_POLICIES:
+            raise Refusal(bad, f"beep policy must be one of {', '.join(BEEP_POLICIES)}")
         active = dict(DEFAULT_ACTIVE_KEYS if req.active_keys is None else req.active_keys)
         unknown = [k for k in active if k not in self._keys]
         if unknown:
-            raise Refusal(RefusalCode.BAD_PARAMETER,
-                          f"active keys not on this keypad: {', '.join(sorted(unknown))}")
-        if not any(d in active for d in DIGIT_KEYS):
-            raise Refusal(RefusalCode.BAD_PARAMETER, "a PIN entry needs the digit keys active")
-        if not any(active.values()) and not req.auto_end:
-            raise Refusal(RefusalCode.BAD_PARAMETER,
-                          "a PIN entry needs a terminate key (e.g. enter) or autoEnd")
+            raise Refusal(bad, f"active keys not on this keypad: {', '.join(sorted(unknown))}")
+        # every digit active and none terminating: every digit key behaves identically
+        if any(d not in active or active[d] for d in DIGIT_KEYS):
+            raise Refusal(bad, "every digit key must be active and none may terminate")
+        if not req.auto_end and not active.get("enter", False):
+            raise Refusal(bad, "a PIN entry needs enter as a terminate key, or autoEnd")
         return active
 
     def _start_entry(self, req: EntryRequest, change: bool) -> None:
         self._require_powered()
         self._require_not_locked()
         if self._in_entry():
-            raise Refusal(RefusalCode.BUSY, "a PIN entry is already running; cancel it first")
+            raise Refusal(ResultCode.BUSY, "a PIN entry is already running; cancel it first")
+        if self.mode is Mode.EXPLORE:
+            raise Refusal(ResultCode.NOT_ALLOWED_IN_MODE, "stop explore mode first")
         active = self._validate_entry(req, change)
         self._check_rate_limit()
-        if self.mode is Mode.EXPLORE:
-            self.stop_explore()
         self._held = None
         lang = req.lang or self.lang
         entry = _Entry(req=req, active=active, change=change, lang=lang)
         if change:
             entry.first = _PinBuffer()
         self._entry = entry
-        if req.beep_active is not None:
-            self.audio.beep_active = req.beep_active
-        if req.beep_inactive is not None:
-            self.audio.beep_inactive = req.beep_inactive
         self._arm_timer()
+        self.audio.stop("mode")
         self._set_mode(Mode.PIN_CHANGE if change else Mode.PIN)
         prompt = PROMPTS[req.prompt_id]
         self._prompt(prompt.name, *req.prompt_args, lang=lang)
-        self._mask_display_after_prompt()
-        self._notify("entry-ready", change=change, stage=1, timeout=req.timeout)
-
-    def _mask_display_after_prompt(self) -> None:
-        # the prompt text stays on the display; the mask line follows it
         self._mask_display()
+        self._notify("entry-ready", phase=1, seconds_left=self.seconds_left())
 
     def _check_rate_limit(self) -> None:
         now = self.wall_now()
@@ -457,7 +479,7 @@ class PadCore:
             self.store.data["pin_entries"] = history
             self.store.save()
             self._prompt("rate-limited", lang=self.lang)
-            raise Refusal(RefusalCode.RATE_LIMITED,
+            raise Refusal(ResultCode.RATE_LIMITED,
                           f"{self.rate_limit} PIN entries in the last hour: the pad refuses more "
                           f"for {retry} s (exhaustive-search protection)", retry_after=retry)
         history.append(now)
@@ -476,56 +498,51 @@ class PadCore:
         left = entry.deadline - self.now()
         entry.pending_warnings = [w for w in WARN_AT if w < left]
 
-    def extend_time(self, seconds: float, *, by: str = "host") -> float:
+    def extend_time(self, seconds: float, *, by: str = "host") -> int:
         """Give the customer ``seconds`` more; returns the seconds now left."""
-        if not self._in_entry() or self._entry is None:
-            raise Refusal(RefusalCode.BAD_PARAMETER, "no PIN entry is running")
-        if not 1 <= seconds <= MAX_TIMEOUT:
-            raise Refusal(RefusalCode.BAD_PARAMETER, f"extend by 1..{int(MAX_TIMEOUT)} s")
         entry = self._entry
+        if not self._in_entry() or entry is None:
+            raise Refusal(ResultCode.NOT_ALLOWED_IN_MODE, "no PIN entry is running")
+        if not 1 <= seconds <= MAX_TIME_LIMIT:
+            raise Refusal(ResultCode.BAD_PARAMETER, f"extend by 1..{MAX_TIME_LIMIT} s")
         now = self.now()
-        entry.deadline = max(entry.deadline, now) + seconds
-        left = entry.deadline - now
-        if left > MAX_TIMEOUT:
-            entry.deadline = now + MAX_TIMEOUT
-            left = MAX_TIMEOUT
+        if entry.deadline - now >= MAX_TIME_LIMIT:
+            raise Refusal(ResultCode.EXTENSION_LIMIT,
+                          f"the entry already has the maximum {MAX_TIME_LIMIT} s left")
+        entry.deadline = min(max(entry.deadline, now) + seconds, now + MAX_TIME_LIMIT)
         self._rearm_warnings()
-        self._notify("time-extended", seconds_left=int(left), by=by)
-        self._prompt("time-extended", min(int(left), MAX_PROMPT_ARG))
+        left = self.seconds_left()
+        self._notify("time-extended", seconds_left=left, by=by)
+        self._prompt("time-extended", min(left, MAX_PROMPT_ARG))
         return left
 
     def cancel_entry(self) -> None:
-        """Host cancels the running entry (or explore mode)."""
+        """Host cancel: ends a running entry (how host-cancel) or explore mode; idempotent."""
         if self.mode is Mode.EXPLORE:
             self.stop_explore()
-            return
-        if not self._in_entry():
-            raise Refusal(RefusalCode.BAD_PARAMETER, "no PIN entry is running")
-        self._complete("cancel")
+        elif self._in_entry():
+            self._complete("host-cancel")
 
-    def _complete(self, reason: str) -> None:
+    def _complete(self, how: str, key: str | None = None) -> None:
         entry = self._entry
         assert entry is not None
         count = entry.buffer.count
-        success = reason in ("enter", "auto")
+        success = how in ("enter", "auto")
         if success:
             self._hold(entry.buffer)
         entry.buffer.wipe()
         if entry.first is not None:
             entry.first.wipe()
         self._entry = None
-        self.audio.beep_active = self.audio.beep_inactive = True
         self._set_mode(Mode.IDLE)
-        fields: dict[str, Any] = {"reason": reason, "digits": count if success else 0,
-                                  "change": entry.change}
-        self._notify("entry-complete", **fields)
+        self._notify("entry-complete", how=how, digits=count, key=key, change=entry.change)
         if success:
             self.audio.tone("success")
             self._prompt("pin-changed" if entry.change else "entry-complete", lang=entry.lang)
-        elif reason == "timeout":
+        elif how == "timeout":
             self.audio.tone("error")
             self._prompt("entry-timeout", lang=entry.lang)
-        elif reason in ("cancel", "mismatch"):
+        elif how in ("cancel", "host-cancel", "mismatch"):
             self._prompt("entry-cancelled", lang=entry.lang)
 
     # -- the held (enciphered) PIN ------------------------------------------------------------
@@ -535,8 +552,7 @@ class PadCore:
     def _hold(self, buf: _PinBuffer) -> None:
         clear = bytearray(16)
         clear[0] = buf.count
-        digits = buf.digits()
-        clear[1:1 + buf.count] = digits
+        clear[1:1 + buf.count] = buf.digits()
         enc = self._session_cipher().encryptor()
         self._held = (enc.update(bytes(clear)) + enc.finalize(), self.now() + HELD_PIN_LIFETIME)
         for i in range(16):
@@ -546,10 +562,9 @@ class PadCore:
         held = self._held
         self._held = None
         if held is None or self.now() > held[1]:
-            raise Refusal(RefusalCode.NO_PIN,
-                          "no completed PIN entry to build a PIN block from (the PIN is used "
-                          "once, and kept at most "
-                          f"{int(HELD_PIN_LIFETIME)} s after the entry)")
+            raise Refusal(ResultCode.NO_PIN,
+                          "no completed PIN entry to build a PIN block from (a PIN is used once "
+                          f"and kept at most {HELD_PIN_LIFETIME} s after the entry)")
         dec = self._session_cipher().decryptor()
         clear = bytearray(dec.update(held[0]) + dec.finalize())
         pin = "".join(chr(48 + d) for d in clear[1:1 + clear[0]])
@@ -557,132 +572,123 @@ class PadCore:
             clear[i] = 0
         return pin
 
-    def pin_block(self, fmt: str, pan: str | None, slot: str | None = None
-                  ) -> tuple[bytes, bytes | None]:
-        """The enciphered PIN block of the last completed entry, and the KSN under DUKPT."""
+    def pin_block(self, fmt: str, pan: str | None, slot: int = 0
+                  ) -> tuple[bytes, bytes | None, int]:
+        """Encipher the held PIN once: (PIN block, KSN or None, slot used)."""
         self._require_powered()
         self._require_not_locked()
         if self._in_entry():
-            raise Refusal(RefusalCode.PIN_ACTIVE, "the PIN entry has not completed yet")
-        if self._held is None:
-            raise Refusal(RefusalCode.NO_PIN, "no completed PIN entry to build a PIN block from")
+            raise Refusal(ResultCode.NOT_ALLOWED_DURING_PIN, "the PIN entry has not completed")
+        if self._held is None or self.now() > self._held[1]:
+            self._held = None
+            raise Refusal(ResultCode.NO_PIN, "no completed PIN is held (none entered, already "
+                          f"used, or older than {HELD_PIN_LIFETIME} s)")
         try:
             # validate before consuming the PIN so a typo in the PAN does not cost the customer
-            self.keystore.check_request(fmt, pan, slot)
+            self.keystore.resolve(fmt, pan, slot)
             pin = self._take_held()
             return self.keystore.pin_block(fmt, pin, pan, slot)
         except KeyProblem as exc:
-            raise Refusal(RefusalCode(exc.code), str(exc)) from None
+            raise Refusal(exc.code, str(exc)) from None
 
     # -- audio, display, haptics -----------------------------------------------------------
-    def speak(self, text: str, lang: str, *, rate: float | None = None,
-              volume: int | None = None) -> int:
+    def speak(self, text: str, lang: str, *, rate: float | None = None, volume: int | None = None,
+              interruptible: bool = True, queue: bool = False) -> int:
         """Free-text speech; refused during PIN entry.  Returns the utterance id."""
         self._require_powered()
         if self._in_entry():
-            raise Refusal(RefusalCode.PIN_ACTIVE,
+            raise Refusal(ResultCode.NOT_ALLOWED_DURING_PIN,
                           "free-text speech is refused during PIN entry: use a fixed prompt id")
         self._check_lang(lang)
-        rate, volume = self._check_audio(rate, volume)
-        if not text or len(text) > 1000:
-            raise Refusal(RefusalCode.BAD_PARAMETER, "speech text must be 1..1000 characters")
+        self._check_audio(rate, volume)
+        if not text.strip() or len(text) > 1000:
+            raise Refusal(ResultCode.BAD_PARAMETER, "speech text must be 1..1000 characters")
         try:
-            return self.audio.say(text, lang, source="host", rate=rate, volume=volume).ident
+            return self.audio.say(text, lang, source="host", rate=rate, volume=volume,
+                                  interruptible=interruptible, queue=queue).ident
         except SpeechUnavailable as exc:
-            raise Refusal(RefusalCode.SPEECH_FAILED, f"speech failed: {exc}") from None
+            raise Refusal(ResultCode.SPEECH_FAILED, f"speech failed: {exc}") from None
 
     def speak_prompt(self, prompt_id: int, args: tuple[int, ...], lang: str | None = None,
-                     *, rate: float | None = None, volume: int | None = None) -> int:
-        """Speak (and display) a fixed-table prompt; allowed in every mode."""
+                     *, interruptible: bool = True, display: bool = True) -> int:
+        """Speak (and display) a fixed-table prompt; PIN-asking prompts only during entry."""
         self._require_powered()
-        if prompt_id not in PROMPTS:
-            raise Refusal(RefusalCode.BAD_PARAMETER,
+        prompt = PROMPTS.get(prompt_id)
+        if prompt is None:
+            raise Refusal(ResultCode.UNKNOWN_PROMPT,
                           f"prompt {prompt_id} is not in the pad's fixed prompt table")
+        if prompt.asks_for_pin and not self._in_entry():
+            raise Refusal(ResultCode.PROMPT_NOT_ALLOWED,
+                          f"prompt {prompt_id} asks for a PIN: only during PIN entry")
         lang = lang or (self._entry.lang if self._entry else self.lang)
         self._check_lang(lang)
-        rate, volume = self._check_audio(rate, volume)
         try:
             text = render_prompt(prompt_id, lang, tuple(args))
         except ValueError as exc:
-            raise Refusal(RefusalCode.BAD_PARAMETER, str(exc)) from None
-        self._display(text)
+            raise Refusal(ResultCode.BAD_PARAMETER, str(exc)) from None
+        if display:
+            self._display(text)
         try:
-            return self.audio.say(text, lang, source="prompt", prompt_id=prompt_id, rate=rate,
-                                  volume=volume).ident
+            return self.audio.say(text, lang, source="prompt", prompt_id=prompt_id,
+                                  interruptible=interruptible).ident
         except SpeechUnavailable as exc:
-            raise Refusal(RefusalCode.SPEECH_FAILED, f"speech failed: {exc}") from None
+            raise Refusal(ResultCode.SPEECH_FAILED, f"speech failed: {exc}") from None
 
-    def _check_audio(self, rate: float | None, volume: int | None) -> tuple[float | None, int | None]:
+    def _check_audio(self, rate: float | None, volume: int | None) -> None:
         if rate is not None and not RATE_RANGE[0] <= rate <= RATE_RANGE[1]:
-            raise Refusal(RefusalCode.BAD_PARAMETER,
+            raise Refusal(ResultCode.BAD_PARAMETER,
                           f"speech rate must be {RATE_RANGE[0]}..{RATE_RANGE[1]}")
         if volume is not None and not VOLUME_RANGE[0] <= volume <= VOLUME_RANGE[1]:
-            raise Refusal(RefusalCode.BAD_PARAMETER,
+            raise Refusal(ResultCode.BAD_PARAMETER,
                           f"volume must be {VOLUME_RANGE[0]}..{VOLUME_RANGE[1]}")
-        return rate, volume
 
     def stop_speech(self) -> None:
         self.audio.stop("host")
 
-    def play_tone(self, name: str | None = None, freq: int | None = None,
-                  ms: int | None = None) -> None:
+    def play_tone(self, name: str, freq: int | None = None, ms: int | None = None) -> None:
         self._require_powered()
-        if name is not None and name not in TONES:
-            raise Refusal(RefusalCode.BAD_PARAMETER,
-                          f"unknown tone {name!r}: use one of {', '.join(TONES)}")
-        if name is None and (freq is None or ms is None):
-            raise Refusal(RefusalCode.BAD_PARAMETER, "a tone needs a name or frequency and length")
-        if freq is not None and not 100 <= freq <= 8000:
-            raise Refusal(RefusalCode.BAD_PARAMETER, "tone frequency must be 100..8000 Hz")
-        if ms is not None and not 10 <= ms <= 5000:
-            raise Refusal(RefusalCode.BAD_PARAMETER, "tone length must be 10..5000 ms")
+        if name != "custom" and name not in TONES:
+            raise Refusal(ResultCode.BAD_PARAMETER,
+                          f"unknown tone {name!r}: use custom or one of {', '.join(TONES)}")
+        if name == "custom" and (not freq or not ms):
+            raise Refusal(ResultCode.BAD_PARAMETER, "a custom tone needs frequency and length")
         if self._in_entry() and name == "key":
-            # the neutral key tone is reserved for key feedback: a host must not be able
-            # to fake (or mask) digit feedback during entry
-            raise Refusal(RefusalCode.PIN_ACTIVE, "the key tone is reserved during PIN entry")
-        self.audio.tone(name or "custom", freq=freq, ms=ms)
+            # the neutral key tone is reserved for key feedback during entry: a host must not
+            # be able to fake (or mask) digit feedback
+            raise Refusal(ResultCode.NOT_ALLOWED_DURING_PIN,
+                          "the key tone is reserved for key feedback during PIN entry")
+        self.audio.tone(name, freq=freq, ms=ms)
 
     def keypress_beep(self, active: bool, inactive: bool) -> None:
         self.audio.beep_active = active
         self.audio.beep_inactive = inactive
 
-    def set_volume(self, volume: int, *, persist: bool = True) -> None:
-        self._check_audio(None, volume)
-        self.audio.volume = volume
-        if persist:
-            self.default_volume = volume
-            self._save_settings()
-
-    def set_rate(self, rate: float, *, persist: bool = True) -> None:
-        self._check_audio(rate, None)
-        self.audio.rate = rate
-        if persist:
-            self.default_rate = rate
-            self._save_settings()
-
-    def set_language(self, lang: str) -> None:
-        self._check_lang(lang)
-        self.lang = lang
-        self.default_lang = lang
+    def set_volume(self, volume: int | None, rate: float | None) -> None:
+        """Volume 1..1000 / rate 0.5..2.0; None restores the default.  Persisted until the
+        headset is pulled out (ADA 707.5: back to the default for the next user)."""
+        self._check_audio(rate, volume)
+        self.audio.volume = DEFAULT_VOLUME if volume is None else volume
+        self.audio.rate = DEFAULT_RATE if rate is None else rate
         self._save_settings()
 
     def display(self, text: str, large: bool) -> None:
         self._require_powered()
         if self._in_entry():
-            raise Refusal(RefusalCode.PIN_ACTIVE,
+            raise Refusal(ResultCode.NOT_ALLOWED_DURING_PIN,
                           "free display text is refused during PIN entry: use a fixed prompt id")
         if len(text) > 200:
-            raise Refusal(RefusalCode.BAD_PARAMETER, "display text must be at most 200 characters")
+            raise Refusal(ResultCode.BAD_PARAMETER, "display text must be at most 200 characters")
         self.large_type = large
         self._display(text, large)
 
     def haptic(self, pattern: list[int]) -> None:
         self._require_powered()
         if not pattern or len(pattern) > 16 or any(not 1 <= p <= 2000 for p in pattern):
-            raise Refusal(RefusalCode.BAD_PARAMETER,
+            raise Refusal(ResultCode.BAD_PARAMETER,
                           "a haptic pattern is 1..16 pulses/pauses of 1..2000 ms")
         if self._in_entry() and list(pattern) == HAPTIC_PATTERNS["key"]:
-            raise Refusal(RefusalCode.PIN_ACTIVE, "the key pulse is reserved during PIN entry")
+            raise Refusal(ResultCode.NOT_ALLOWED_DURING_PIN,
+                          "the key pulse is reserved for key feedback during PIN entry")
         self.audio.haptic("custom", list(pattern))
 
     # -- the physical side: keys, jack, tamper -------------------------------------------------
@@ -701,108 +707,117 @@ class PadCore:
             try:
                 self.audio.say(text, self.lang, source="explore")
             except SpeechUnavailable:
-                self._emit("say-failed", key=name)
+                self._emit("say-failed", source="explore")
             self._display(text)
-            self._notify("explore-key", key=name)
+            self._notify("key", key=name, digits=0, status="accepted")
         elif self._in_entry():
             self._entry_key(name)
         else:
             # idle/locked: digits are never reported outside PIN entry (a customer typing a PIN
-            # early must not leak it); help is reported so the host can offer guidance.
+            # early must not leak it); function keys are reported as inactive so a host can
+            # offer guidance (help) - the pad itself ignores them.
             self.audio.key_feedback(False)
-            if name == "help" and self.mode is Mode.IDLE:
-                self._notify("key", key="help", mode=self.mode.value)
+            if name not in DIGIT_KEYS and self.mode is Mode.IDLE:
+                self._notify("key", key=name, digits=0, status="inactive")
 
     def _entry_key(self, name: str) -> None:
         entry = self._entry
         assert entry is not None
+        policy = entry.req.beep
         if name not in entry.active:
-            self.audio.key_feedback(False)
+            self.audio.key_feedback(False, policy)
+            self._notify("key", key=name, digits=entry.buffer.count, status="inactive")
             return
         terminate = entry.active[name]
         # every key press re-arms the inactivity limit
         self._arm_timer()
         if name in DIGIT_KEYS:
             if entry.buffer.count >= entry.req.max_len:
-                self.audio.key_feedback(False)
-                self._notify("key-ignored", reason="max-reached", digits=entry.buffer.count)
+                self.audio.key_feedback(False, policy)
+                self._notify("digit", digits=entry.buffer.count, accepted=False)
                 return
             entry.buffer.append(DIGIT_KEYS.index(name))
-            self.audio.key_feedback(True)
+            self.audio.key_feedback(True, policy)
             self._mask_display()
-            self._notify("digit", count=entry.buffer.count)
+            self._notify("digit", digits=entry.buffer.count, accepted=True)
             if entry.req.auto_end and entry.buffer.count == entry.req.max_len:
-                self._stage_done("auto")
+                self._stage_done("auto", None)
             return
-        self.audio.key_feedback(True)
+        self.audio.key_feedback(True, policy)
         if name in ("clear", "cancel"):
             entry.buffer.wipe()
         elif name == "backspace":
             entry.buffer.pop()
-        self._notify("function-key", key=name, count=entry.buffer.count, terminate=terminate)
+        if name == "enter" and terminate and entry.buffer.count < entry.req.min_len:
+            self._notify("key", key=name, digits=entry.buffer.count, status="too-short")
+            self.audio.tone("error")
+            self._prompt("pin-too-short", entry.req.min_len)
+            return
+        if name == "help" and not terminate and entry.help_extensions >= HELP_EXTENSIONS:
+            self._notify("key", key=name, digits=entry.buffer.count,
+                         status="no-more-extensions")
+            self._prompt("help")
+            return
+        self._notify("key", key=name, digits=entry.buffer.count, status="accepted")
         if name in ("clear", "cancel", "backspace"):
             self._mask_display()
         if terminate:
             if name == "enter":
-                if entry.buffer.count < entry.req.min_len:
-                    self._notify("key-ignored", reason="too-short", digits=entry.buffer.count)
-                    self.audio.tone("error")
-                    self._prompt("pin-too-short", entry.req.min_len)
-                    return
-                self._stage_done("enter")
+                self._stage_done("enter", name)
             else:
-                self._complete(name)
+                self._complete(name, name)
             return
         if name == "help":
-            if entry.help_extensions < HELP_EXTENSIONS:
-                entry.help_extensions += 1
+            entry.help_extensions += 1
+            if entry.deadline - self.now() < MAX_TIME_LIMIT:
                 self.extend_time(entry.req.timeout, by="customer")
             else:
                 self._prompt("help")
         elif name == "clear":
             self._prompt("cleared")
 
-    def _stage_done(self, reason: str) -> None:
+    def _stage_done(self, how: str, key: str | None) -> None:
         entry = self._entry
         assert entry is not None
         if not entry.change:
-            self._complete(reason)
+            self._complete(how, key)
             return
         assert entry.first is not None
-        if entry.stage == 1:
+        if entry.phase == 1:
             entry.first.take_from(entry.buffer)
-            entry.stage = 2
+            entry.phase = 2
             self._arm_timer()
-            self._notify("change-stage", stage=2)
             self._prompt("confirm-new-pin")
             self._mask_display()
+            self._notify("entry-ready", phase=2, seconds_left=self.seconds_left())
             return
         if entry.first.same_as(entry.buffer):
             entry.first.wipe()
-            self._complete(reason)
+            self._complete(how, key)
             return
         entry.mismatches += 1
         entry.buffer.wipe()
         entry.first.wipe()
         left = entry.req.max_mismatches - entry.mismatches
-        self._notify("change-mismatch", attempts_left=left)
-        if left <= 0:
-            self.audio.tone("error")
-            self._complete("mismatch")
-            return
-        entry.stage = 1
-        self._arm_timer()
         self.audio.tone("error")
+        if left <= 0:
+            self._complete("mismatch", None)
+            return
+        self._notify("change-mismatch", attempts_left=left)
+        entry.phase = 1
+        self._arm_timer()
         self._prompt("pin-mismatch")
         self._mask_display()
+        self._notify("entry-ready", phase=1, seconds_left=self.seconds_left())
 
     def set_headset(self, inserted: bool) -> None:
         if not self.audio.set_headset(inserted):
             return
         if not inserted:
-            # ADA 707.5: volume goes back to the default for the next user
-            self.audio.volume = self.default_volume
-            self.audio.rate = self.default_rate
+            # ADA 707.5: volume and rate go back to the default for the next user
+            self.audio.volume = DEFAULT_VOLUME
+            self.audio.rate = DEFAULT_RATE
+            self._save_settings()
         self._notify("headset", inserted=inserted)
         if inserted and self.mode is not Mode.OFF:
             self._prompt("headset-in")
@@ -813,18 +828,19 @@ class PadCore:
         self.keystore.wipe()
         self.store.data["tampered"] = True
         self.store.save()
+        self.audio.stop("mode")
         self._emit("tamper", keys="erased")
         self.audio.tone("error")
         self._set_mode(Mode.LOCKED)
         self._notify("tamper")
 
     def service_reset(self) -> None:
-        """Vendor depot re-initialisation: clear the tamper flag, reload the test keys."""
+        """Vendor depot re-initialisation: clear the tamper flag, reload the test keys, restart."""
         self._wipe_volatile()
         self.store.data["tampered"] = False
         self.store.data["pin_entries"] = []
         self.keystore.load_test_keys()
-        self._set_mode(Mode.IDLE)
+        self.power_on("service")
 
     # -- timers ---------------------------------------------------------------------------------
     def next_deadline(self) -> float | None:
@@ -846,7 +862,7 @@ class PadCore:
         entry = self._entry
         if entry is not None:
             if now >= entry.deadline:
-                self._complete("timeout")
+                self._complete("timeout", None)
             else:
                 while entry.pending_warnings and now >= entry.deadline - max(entry.pending_warnings):
                     w = max(entry.pending_warnings)

@@ -68,9 +68,10 @@ def test_digits_are_masked_and_enter_completes():
     pad.core.start_pin_entry(EntryRequest(min_len=4, max_len=6))
     assert pad.core.mode is Mode.PIN
     pad.press("1", "2", "3", "4")
-    assert [f["count"] for k, f in pad.notices if k == "digit"] == [1, 2, 3, 4]
+    assert [f["digits"] for k, f in pad.notices if k == "digit"] == [1, 2, 3, 4]
     pad.press("enter")
-    assert pad.last("entry-complete") == {"reason": "enter", "digits": 4, "change": False}
+    assert pad.last("entry-complete") == {"how": "enter", "digits": 4, "key": "enter",
+                                         "change": False}
     assert pad.core.mode is Mode.IDLE
     modes = [f["mode"] for n, f in pad.events if n == "mode"]
     assert modes == ["idle", "pin", "idle"]
@@ -80,7 +81,7 @@ def test_clear_backspace_and_max_length():
     pad = Pad()
     pad.core.start_pin_entry(EntryRequest(min_len=4, max_len=4))
     pad.press("1", "2", "3", "4", "5")
-    assert pad.last("key-ignored") == {"reason": "max-reached", "digits": 4}
+    assert pad.last("digit") == {"digits": 4, "accepted": False}
     tones = [f["tone"] for n, f in pad.events if n == "tone"]
     assert tones[-1] == "inactive"
     pad.press("backspace")
@@ -88,7 +89,8 @@ def test_clear_backspace_and_max_length():
     pad.press("6", "clear")
     assert pad.core.status()["digits"] == 0
     pad.press("9", "8", "7", "6", "enter")
-    b, ksn = pad.core.pin_block("iso0", "4012345678909")
+    b, ksn, slot = pad.core.pin_block("iso0", "4012345678909")
+    assert slot == 2
     key = dukpt.tdes_derive_pin_key(TDES_BDK, ksn)
     assert pinblock.decipher_pin_block("iso0", key, b, "4012345678909") == "9876"
 
@@ -98,7 +100,7 @@ def test_enter_below_min_is_refused_and_entry_continues():
     pad.core.start_pin_entry(EntryRequest(min_len=6, max_len=6))
     pad.press("1", "2", "3", "enter")
     assert pad.core.mode is Mode.PIN
-    assert pad.last("key-ignored")["reason"] == "too-short"
+    assert pad.last("key") == {"key": "enter", "digits": 3, "status": "too-short"}
     assert "至少需要6位" in pad.said()[-1]
     pad.press("4", "5", "6", "enter")
     assert pad.last("entry-complete")["digits"] == 6
@@ -108,10 +110,11 @@ def test_auto_end_and_cancel():
     pad = Pad()
     pad.core.start_pin_entry(EntryRequest(min_len=4, max_len=4, auto_end=True))
     pad.press("1", "2", "3", "4")
-    assert pad.last("entry-complete")["reason"] == "auto"
+    assert pad.last("entry-complete")["how"] == "auto"
     pad.core.start_pin_entry(EntryRequest())
     pad.press("1", "2", "cancel")
-    assert pad.last("entry-complete") == {"reason": "cancel", "digits": 0, "change": False}
+    assert pad.last("entry-complete") == {"how": "cancel", "digits": 0, "key": "cancel",
+                                         "change": False}
     with pytest.raises(Refusal) as info:
         pad.core.pin_block("iso0", "4012345678909")
     assert info.value.code is RefusalCode.NO_PIN
@@ -125,7 +128,7 @@ def test_inactive_keys_and_terminate_flags():
     assert pad.core.mode is Mode.PIN and pad.core.status()["digits"] == 1
     assert [f["tone"] for n, f in pad.events if n == "tone"][-1] == "inactive"
     pad.press("clear")  # clear is a terminate key here
-    assert pad.last("entry-complete")["reason"] == "clear"
+    assert pad.last("entry-complete")["how"] == "clear"
 
 
 def test_timeout_with_warnings_and_extensions():
@@ -144,7 +147,8 @@ def test_timeout_with_warnings_and_extensions():
     pad.advance(99)
     assert pad.core.mode is Mode.PIN
     pad.advance(2)
-    assert pad.last("entry-complete") == {"reason": "timeout", "digits": 0, "change": False}
+    assert pad.last("entry-complete") == {"how": "timeout", "digits": 1, "key": None,
+                                         "change": False}
     assert "输入超时" in pad.said()[-1]
 
 
@@ -153,18 +157,20 @@ def test_pin_change_match_and_mismatch():
     pad.core.start_pin_change(EntryRequest(prompt_id=4, max_mismatches=2))
     assert pad.core.mode is Mode.PIN_CHANGE
     pad.press("1", "1", "2", "2", "enter")
-    assert pad.last("change-stage") == {"stage": 2}
+    assert pad.last("entry-ready")["phase"] == 2
     pad.press("1", "1", "2", "3", "enter")
     assert pad.last("change-mismatch") == {"attempts_left": 1}
-    assert pad.core.status()["stage"] == 1
+    assert pad.core.status()["phase"] == 1
+    assert pad.last("entry-ready")["phase"] == 1
     pad.press("5", "5", "6", "6", "enter", "5", "5", "6", "6", "enter")
-    assert pad.last("entry-complete") == {"reason": "enter", "digits": 4, "change": True}
-    b, ksn = pad.core.pin_block("iso4", "4111111111111111")
+    assert pad.last("entry-complete") == {"how": "enter", "digits": 4, "key": "enter",
+                                         "change": True}
+    b, ksn, _ = pad.core.pin_block("iso4", "4111111111111111")
     key = dukpt.aes_derive_pin_key(AES_BDK, ksn)
     assert pinblock.decipher_pin_block("iso4", key, b, "4111111111111111") == "5566"
     pad.core.start_pin_change(EntryRequest(prompt_id=4, max_mismatches=1))
     pad.press("1", "2", "3", "4", "enter", "4", "3", "2", "1", "enter")
-    assert pad.last("entry-complete")["reason"] == "mismatch"
+    assert pad.last("entry-complete")["how"] == "mismatch"
 
 
 def test_pin_entry_needs_a_pin_prompt_from_the_table():
@@ -183,7 +189,7 @@ def test_speak_refused_during_pin_entry_but_prompts_allowed():
     pad.core.start_pin_entry(EntryRequest())
     with pytest.raises(Refusal) as info:
         pad.core.speak("Say your PIN", "en")
-    assert info.value.code is RefusalCode.PIN_ACTIVE
+    assert info.value.code is RefusalCode.NOT_ALLOWED_DURING_PIN
     with pytest.raises(Refusal):
         pad.core.display("type here", False)
     pad.core.speak_prompt(10, (2,), "en")
@@ -204,15 +210,16 @@ def test_key_press_interrupts_speech_and_duration_model():
 
 def test_explore_names_keys_with_position_and_mark():
     pad = Pad()
-    pad.core.set_language("en")
-    pad.core.start_explore()
+    pad.core.start_explore("en")
     pad.press("5")
     assert pad.said()[-1] == "five, row 2, column 2, with a raised dot"
-    assert pad.last("explore-key") == {"key": "five"}
+    assert pad.last("key") == {"key": "five", "digits": 0, "status": "accepted"}
     pad.press("enter")
     assert pad.said()[-1] == "Enter, row 3, column 4, green, with a raised circle"
-    pad.core.start_pin_entry(EntryRequest())  # ends explore first
-    assert [f["mode"] for n, f in pad.events if n == "mode"][-2:] == ["idle", "pin"]
+    with pytest.raises(Refusal):
+        pad.core.start_pin_entry(EntryRequest())  # explore must be stopped first
+    pad.core.cancel_entry()
+    assert pad.core.mode is Mode.IDLE
 
 
 def test_headset_private_audio_and_digit_feedback_identical():
@@ -253,7 +260,7 @@ def test_counter_starts_at_one_and_persists(tmp_path):
     for _ in range(2):
         pad.core.start_pin_entry(EntryRequest())
         pad.press("1", "2", "3", "4", "enter")
-        ksns.append(pad.core.pin_block("iso0", "4012345678909"))
+        ksns.append(pad.core.pin_block("iso0", "4012345678909")[:2])
     assert ksns[0][0].hex().upper() == "1B9C1845EB993A7A"
     assert ksns[0][1].hex().upper() == "FFFF9876543210E00001"
     assert ksns[1][1].hex().upper() == "FFFF9876543210E00002"
@@ -271,7 +278,7 @@ def test_pin_used_once_and_bad_pan_does_not_consume_it():
     pad.press("1", "2", "3", "4", "enter")
     with pytest.raises(Refusal) as info:
         pad.core.pin_block("iso0", "12ab")
-    assert info.value.code is RefusalCode.BAD_PARAMETER
+    assert info.value.code is RefusalCode.BAD_CUSTOMER_DATA
     pad.core.pin_block("iso0", "4012345678909")
     with pytest.raises(Refusal):
         pad.core.pin_block("iso0", "4012345678909")
@@ -290,6 +297,6 @@ def test_tamper_locks_and_erases_keys(tmp_path):
     assert pad2.core.mode is Mode.LOCKED
     with pytest.raises(Refusal) as info:
         pad2.core.start_pin_entry(EntryRequest())
-    assert info.value.code is RefusalCode.LOCKED
+    assert info.value.code is RefusalCode.TAMPERED
     pad2.core.service_reset()
     pad2.core.start_pin_entry(EntryRequest())

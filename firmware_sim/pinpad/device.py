@@ -1,0 +1,221 @@
+"""The simulated tactile PIN pad as a :class:`firmware_sim.base.SimulatedDevice`.
+
+It joins the protocol-independent :class:`~firmware_sim.pinpad.core.PadCore` to the TPP
+protocol in the DEVICE role (:mod:`firmware_sim.pinpad.wire`) and to the control commands
+(:mod:`firmware_sim.pinpad.control`).  It does no I/O and starts no threads: the runner feeds it
+bytes, ticks and commands.
+
+stdout events (``self.event``), one JSON object each: ``power-on``, ``mode``, ``say``,
+``say-stopped``, ``say-failed``, ``tone``, ``haptic``, ``display``, ``audio`` (headset/speaker
+switch), ``tamper``, ``script`` (a scripted line played; pressed digits shown as ``*``), and with
+``trace="1"`` one ``trace`` line per frame each way.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from typing import Any, Callable
+
+from protocol.errors import ConfigurationError
+from protocol.layout import DIGIT_KEY_NAMES, get_layout
+
+from firmware_sim.base import SimulatedDevice
+from firmware_sim.pinpad.control import PadFaults, ScriptPlayer, parse_keys, split_script
+from firmware_sim.pinpad.core import DEFAULT_RATE_LIMIT, Mode, PadCore
+from firmware_sim.pinpad.keys import Keystore
+from firmware_sim.pinpad.state import StateStore
+from firmware_sim.pinpad.wire import PadWire
+
+__all__ = ["PinPadDevice", "DEFAULT_SERIAL", "VENDOR", "MODEL", "FIRMWARE"]
+
+DEFAULT_SERIAL = "TPPSIM-0001"
+VENDOR = "tactile project"
+MODEL = "TPP-SIM"
+FIRMWARE = "1.0.0"
+
+_ENTRY_MODES = (Mode.PIN, Mode.PIN_CHANGE, Mode.EXPLORE)
+
+
+class PinPadDevice(SimulatedDevice):
+    """A tactile PIN pad speaking TPP byte for byte.
+
+    ``layout``: telephone | calculator | pos; ``state``: path of the JSON state file (None keeps
+    state in memory); ``seed``: makes the random source (PIN block fill, session key)
+    reproducible for tests - without it the pad uses ``os.urandom``; ``trace``: one decoded
+    ``trace`` event per frame; ``rate_limit``: PIN entries allowed per hour; ``wall_clock``: the
+    time source of the persisted rate-limit history (the runner's clock is monotonic and starts
+    again at every run).
+    """
+
+    kind = "pinpad"
+
+    def __init__(self, *, layout: str = "telephone", state: str | None = None,
+                 serial: str = DEFAULT_SERIAL, seed: int | None = None, trace: bool = False,
+                 rate_limit: int = DEFAULT_RATE_LIMIT,
+                 wall_clock: Callable[[], float] = time.time) -> None:
+        super().__init__()
+        self.layout = get_layout(layout)
+        if not 1 <= rate_limit <= 10_000:
+            raise ConfigurationError("rate_limit (PIN entries per hour) must be 1..10000")
+        if not serial or len(serial) > 32 or not serial.isprintable():
+            raise ConfigurationError("serial must be 1..32 printable characters")
+        self.serial = serial
+        self.trace = trace
+        self.store = StateStore(state)
+        if seed is None:
+            self._random_bytes: Callable[[int], bytes] = os.urandom
+        else:
+            self._random_bytes = random.Random(seed).randbytes
+        self.keystore = Keystore(self.store, self._random_bytes)
+        self.faults = PadFaults()
+        self.script = ScriptPlayer()
+        self.core = PadCore(layout=self.layout, store=self.store, keystore=self.keystore,
+                            emit=self._customer_event, notify=self._notice, now=self.now,
+                            wall_now=wall_clock, random_bytes=self._random_bytes,
+                            rate_limit=rate_limit)
+        self.wire = PadWire(self)
+
+    # -- event plumbing ------------------------------------------------------------------
+    def _customer_event(self, name: str, **fields: Any) -> None:
+        self.event(name, **fields)
+        if name == "mode":
+            self.script.mode_changed(self.now(), self.core.mode in _ENTRY_MODES)
+
+    def _notice(self, kind: str, **fields: Any) -> None:
+        self.wire.notice(kind, fields)
+
+    # -- runner interface ------------------------------------------------------------------
+    def power_on(self) -> None:
+        self.wire.reset()
+        self.core.power_on()
+
+    def receive(self, data: bytes) -> None:
+        if self.core.mode is Mode.OFF:
+            return
+        self.wire.receive(data)
+
+    def tick(self, now: float) -> float | None:
+        if not self.plugged and self.core.mode is not Mode.OFF:
+            # the pad is powered through its host link: unplugged = no power, RAM lost
+            self.core.power_off()
+        if self.core.mode is Mode.OFF:
+            return None
+        while True:
+            line = self.script.due(now)
+            if line is None:
+                break
+            self.event("script", line=_safe_line(line))
+            self._run(line, scripted=True)
+        self.core.tick(now)
+        wire_due = self.wire.tick(now)
+        times = [t for t in (self.core.next_deadline(), self.script.next_at, wire_due)
+                 if t is not None]
+        return min(times) if times else None
+
+    def command(self, line: str) -> dict[str, Any]:
+        return self._run(line, scripted=False)
+
+    def close(self) -> None:
+        self.store.save()
+
+    # -- commands --------------------------------------------------------------------------
+    def _run(self, line: str, *, scripted: bool) -> dict[str, Any]:
+        words = line.split()
+        if not words:
+            raise ConfigurationError("empty command")
+        head = words[0].lower()
+        if head == "press":
+            return self._press(parse_keys(words[1:]))
+        if head == "headset":
+            if len(words) != 2 or words[1].lower() not in ("in", "out"):
+                raise ConfigurationError("usage: headset in | headset out")
+            self._require_power()
+            self.core.set_headset(words[1].lower() == "in")
+            return {"ok": True, "command": "headset", "headset": self.core.audio.headset}
+        if head == "tamper":
+            self._require_power()
+            self.core.tamper()
+            return {"ok": True, "command": "tamper", "mode": self.core.mode.value}
+        if head == "service-reset":
+            self._require_power()
+            self.core.service_reset()
+            return {"ok": True, "command": "service-reset", "mode": self.core.mode.value}
+        if head == "wait" and scripted:
+            return {"ok": True, "command": "wait"}
+        if head == "script":
+            if scripted:
+                raise ConfigurationError("a script line cannot itself be a script")
+            rest = line.strip()[len(words[0]):].strip()
+            if rest.lower() == "clear":
+                self.script.clear()
+                return {"ok": True, "command": "script", "queued": 0}
+            lines = split_script(rest)
+            self.script.add(lines, self.now(), self.core.mode in _ENTRY_MODES)
+            return {"ok": True, "command": "script", "queued": len(self.script.lines)}
+        if head == "status":
+            return {"ok": True, "command": "status", **self.core.status(),
+                    "layout": self.layout.name, "serial": self.serial,
+                    "faults": self.faults.active(), "script_queued": len(self.script.lines),
+                    "keys": self.keystore.slot_info()}
+        if head == "transcript":
+            return {"ok": True, "command": "transcript", "utterances": [
+                {"text": u.text, "lang": u.lang, "rate": u.rate, "volume": u.volume,
+                 "channel": u.channel, "duration": u.duration, "source": u.source,
+                 "interrupted": u.interrupted} for u in self.core.audio.transcript]}
+        if head == "pad-fault":
+            return self._fault(words[1:])
+        raise ConfigurationError(
+            f"unknown pinpad command {words[0]!r}: use press KEY, headset in|out, tamper, "
+            "service-reset, script LINE; LINE, status, transcript, pad-fault ... "
+            "(the runner handles power-cycle, unplug, replug and fault ...)")
+
+    def _require_power(self) -> None:
+        if self.core.mode is Mode.OFF or not self.plugged:
+            raise ConfigurationError("the pad has no power (unplugged): send `replug` first")
+
+    def _press(self, keys: list[str]) -> dict[str, Any]:
+        self._require_power()
+        for name in keys:
+            if name not in self.layout:
+                raise ConfigurationError(f"the {self.layout.name} layout has no {name!r} key")
+        for name in keys:
+            if name in self.faults.dead_keys:
+                continue
+            for _ in range(2 if name in self.faults.bouncing_keys else 1):
+                self.core.press(name)
+        # the reply never names digits pressed during PIN entry (it is logged like an event)
+        shown = [("digit" if (k in DIGIT_KEY_NAMES and self.core.mode is not Mode.EXPLORE)
+                  else k) for k in keys]
+        return {"ok": True, "command": "press", "keys": shown, "mode": self.core.mode.value}
+
+    def _fault(self, words: list[str]) -> dict[str, Any]:
+        usage = ("pad-fault dead-key KEY | key-bounce KEY | speech-fail | no-ack | no-reply "
+                 "| clear")
+        if not words:
+            return {"ok": True, "command": "pad-fault", "active": self.faults.active()}
+        name = words[0].lower()
+        f = self.faults
+        if name in ("dead-key", "key-bounce"):
+            if len(words) != 2:
+                raise ConfigurationError(f"usage: pad-fault {name} KEY")
+            key = parse_keys(words[1:])[0]
+            (f.dead_keys if name == "dead-key" else f.bouncing_keys).add(key)
+        elif name in ("speech-fail", "no-ack", "no-reply") and len(words) == 1:
+            setattr(f, name.replace("-", "_"), True)
+        elif name == "clear" and len(words) == 1:
+            self.faults = f = PadFaults()
+        else:
+            raise ConfigurationError(f"unknown pad fault {' '.join(words)!r}: use {usage}")
+        self.core.audio.failed = f.speech_fail
+        return {"ok": True, "command": "pad-fault", "active": f.active()}
+
+
+def _safe_line(line: str) -> str:
+    """A script line for the event stream: digits pressed are not echoed."""
+    words = line.split()
+    if words and words[0].lower() == "press":
+        return "press " + " ".join("*" if any(c.isdigit() for c in w) or w.lower() in
+                                   DIGIT_KEY_NAMES else w for w in words[1:])
+    return line
