@@ -110,6 +110,7 @@ class FingerprintModule(SimulatedDevice):
         self._ready_at: float | None = None      # booting until then (commands are lost)
         self._handshake_at: float | None = None  # 0x55 due then
         self._download_target: int | None = None  # DownChar buffer id
+        self._next_capture: np.ndarray | None = None  # rendered when the finger was placed
         self.conn = self._new_connection()
         self._handlers: dict[Instruction, Callable[[Command], None]] = {
             I.GEN_IMG: self._gen_img, I.GET_IMAGE_EX: self._gen_img, I.IMG2TZ: self._img2tz,
@@ -213,11 +214,15 @@ class FingerprintModule(SimulatedDevice):
             finger = _int(args[0], "finger id", 0, 2**31)
             quality = _int(args[1], "quality", 0, 100) if len(args) > 1 else 90
             self.finger = (finger, quality)
+            # the first capture is rendered now, so GenImg answers as fast as a real sensor
+            # (building a synthetic finger the first time costs far longer than a capture)
+            self._next_capture = self._render()
             return {"ok": True, "command": "place", "finger": finger, "quality": quality}
         if head == "lift":
             if args:
                 raise ConfigurationError("lift takes no argument")
             self.finger = None
+            self._next_capture = None
             return {"ok": True, "command": "lift"}
         if head == "defect":
             if len(args) != 1 or (args[0] not in DEFECTS and args[0] != "clear"):
@@ -332,9 +337,9 @@ class FingerprintModule(SimulatedDevice):
             else:
                 self._reply(ins, C.NO_FINGER)
             return
-        finger, quality = self.finger
-        image = biometrics.render_capture(finger, quality, self.rng, width=self.profile.width,
-                                          height=self.profile.height)
+        image, self._next_capture = self._next_capture, None
+        if image is None:
+            image = self._render()
         # the buffer holds what the UART can carry, so a captured image and one that went
         # UpImage -> DownImage are processed identically
         self.image = image & 0xF0
@@ -348,6 +353,12 @@ class FingerprintModule(SimulatedDevice):
             except biometrics.FingerImageError:
                 code = C.TOO_FEW_POINTS  # GetImageEx rejects a poor image at once (07)
         self._reply(ins, code)
+
+    def _render(self) -> np.ndarray:
+        assert self.finger is not None
+        finger, quality = self.finger
+        return biometrics.render_capture(finger, quality, self.rng, width=self.profile.width,
+                                         height=self.profile.height)
 
     def _img2tz(self, cmd: Command) -> None:
         index = self._buffer_index(cmd.params["buffer"])

@@ -112,11 +112,11 @@ def test_enroll_identify_verify_and_reject() -> None:
     assert h.call(I.TEMPLATE_NUM).count == 1
     assert index_table_slots(h.call(I.READ_INDEX_TABLE, page=0).table, 0) == [5]
     hits = 0
-    for _ in range(3):
+    for _ in range(8):
         if h.capture(1, 3, 90).ok:
             rep = h.call(I.SEARCH, buffer=1, start=0, count=1000)
             hits += rep.ok and rep.slot == 5 and rep.score > 0
-    assert hits >= 2
+    assert hits >= 6  # genuine captures at quality 90 are found (the matcher's FRR is low)
     assert h.capture(1, 11, 95).ok
     rep = h.call(I.SEARCH, buffer=1, start=0, count=1000)
     assert rep.code == C.NOT_FOUND and (rep.slot, rep.score) == (0, 0)
@@ -369,17 +369,12 @@ def test_create_options() -> None:
 
 def test_as608_reports_dry_and_wet_from_the_image() -> None:
     h = ModuleHarness(model="as608")
-    good = []
-    for finger in range(6):
-        h.place(finger, 95)
-        good.append(h.call(I.GEN_IMG).code)
+    h.place(1, 95)
+    good = [h.call(I.GEN_IMG).code for _ in range(6)]
     assert good.count(C.OK) == len(good)
-    poor = []
-    for finger in range(30):
-        h.place(finger, 25)
-        poor.append(h.call(I.GEN_IMG).code)
+    h.place(1, 20)
+    poor = [h.call(I.GEN_IMG).code for _ in range(30)]
     assert {C.TOO_DRY, C.TOO_WET} & set(poor)
     r = ModuleHarness(model="r307")
-    for finger in range(10):
-        r.place(finger, 25)
-        assert r.call(I.GEN_IMG).code == C.OK  # the ZFM leaves image faults to Img2Tz
+    r.place(1, 20)
+    assert {r.call(I.GEN_IMG).code for _ in range(10)} == {C.OK}  # the ZFM leaves it to Img2Tz
