@@ -10,15 +10,13 @@ fixtures do that); closing the port then only detaches.  Generic options: ``wire
     port.simulator.command("place 3 90")
 
 pyserial imports this module lazily and reports any ImportError only as "protocol not known",
-so it imports nothing optional: only the standard library, pyserial and our own runner.
+so at import time it needs nothing but pyserial; the simulator machinery (and through it the
+device models) is imported when a port opens, where a failure can be reported as it is.
 """
 
 from __future__ import annotations
 
 from serial.serialutil import PortNotOpenError, SerialBase, SerialException
-
-from firmware_sim.attach import attach_loopback, runner_for_url
-from protocol.errors import TransportError
 
 __all__ = ["Serial"]
 
@@ -39,6 +37,12 @@ class Serial(SerialBase):
             raise SerialException("Port must be configured before it can be used.")
         if self.is_open:
             raise SerialException("Port is already open.")
+        try:
+            from firmware_sim.attach import attach_loopback
+            from protocol.errors import TransportError
+        except ImportError as exc:
+            raise SerialException(f"could not open port {self._port}: the simulator cannot be "
+                                  f"loaded ({exc}); reinstall the package") from exc
         runner, owned = self.from_url(self._port)
         try:
             link = attach_loopback(runner)
@@ -59,6 +63,7 @@ class Serial(SerialBase):
 
     def from_url(self, url: str):
         """Parse the URL and return (runner, owned); raises ValueError for a bad URL."""
+        from firmware_sim.attach import runner_for_url
         return runner_for_url(url)
 
     def _reconfigure_port(self) -> None:
@@ -90,7 +95,7 @@ class Serial(SerialBase):
             return b""
         try:
             return link.read(size, self._timeout, fill=True)
-        except TransportError as exc:
+        except OSError as exc:  # TransportError: the link died (unplug, stop)
             raise SerialException(str(exc)) from exc
 
     def write(self, data) -> int:
@@ -98,7 +103,7 @@ class Serial(SerialBase):
         data = bytes(data)
         try:
             link.write(data)
-        except TransportError as exc:
+        except OSError as exc:  # TransportError: the link died (unplug, stop)
             raise SerialException(str(exc)) from exc
         return len(data)
 

@@ -241,6 +241,21 @@ def test_sim_url_wire_time_needs_a_baud_rate():
         registry._KINDS.pop("nobaud")
 
 
+def test_the_url_handler_imports_nothing_but_pyserial():
+    # pyserial turns any ImportError in the handler into "protocol not known": the handler
+    # module must import even if the simulator machinery or a model is broken
+    import subprocess
+    import sys
+
+    code = ("import sys, firmware_sim.urlhandler.protocol_sim; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('firmware_sim', 'drivers', 'protocol', 'numpy')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.decode().strip() == "['firmware_sim', 'firmware_sim.urlhandler', " \
+        "'firmware_sim.urlhandler.protocol_sim']"
+
+
 def test_parse_sim_url():
     assert parse_sim_url("sim://pinpad?layout=pos&trace=1") == ("pinpad",
                                                                 {"layout": "pos", "trace": "1"})

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from firmware_sim import registry
-
 HELPERS = str(Path(__file__).resolve().parents[1] / "helpers")
 
 DOWNSTREAM_ECHO = '''
@@ -114,27 +112,12 @@ def test_pad_fixture(simulated_pinpad):
 '''
 
 
-def _importable(kind: str) -> bool:
-    try:
-        registry.kind_module(kind)
-    except Exception:  # noqa: BLE001 - an unfinished model is left out of the downstream file
-        return False
-    return True
-
-
 def test_downstream_project_uses_the_fixtures(pytester: pytest.Pytester):
-    source = DOWNSTREAM_ECHO.format(helpers=HELPERS)
-    expected = 4
-    if _importable("fingerprint"):
-        source += DOWNSTREAM_FINGERPRINT
-        expected += 2
-    if _importable("pinpad"):
-        source += DOWNSTREAM_PINPAD
-        expected += 1
+    source = DOWNSTREAM_ECHO.format(helpers=HELPERS) + DOWNSTREAM_FINGERPRINT + DOWNSTREAM_PINPAD
     pytester.makepyfile(test_downstream=textwrap.dedent(source))
     pytester.makeini("[pytest]\naddopts = --strict-markers\nfilterwarnings = error\n")
     result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=expected)
+    result.assert_outcomes(passed=7)
 
 
 def test_a_failing_downstream_test_fails(pytester: pytest.Pytester):
