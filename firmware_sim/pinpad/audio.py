@@ -221,7 +221,7 @@ class Audio:
 
     def haptic(self, name: str, pattern: list[int] | None = None) -> None:
         self.emit("haptic", pattern=list(pattern if pattern is not None else HAPTIC_PATTERNS[name]),
-                  name=name)
+                  kind=name)
 
     def key_feedback(self, active: bool, policy: str = "follow") -> None:
         """Feedback for one key press; identical for every key of the same activity.

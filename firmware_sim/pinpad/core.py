@@ -456,9 +456,9 @@ class PadCore:
         if self.mode is Mode.EXPLORE:
             raise Refusal(ResultCode.NOT_ALLOWED_IN_MODE, "stop explore mode first")
         active = self._validate_entry(req, change)
-        self._check_rate_limit()
-        self._held = None
         lang = req.lang or self.lang
+        self._check_rate_limit(lang)
+        self._held = None
         entry = _Entry(req=req, active=active, change=change, lang=lang)
         if change:
             entry.first = _PinBuffer()
@@ -471,14 +471,14 @@ class PadCore:
         self._mask_display()
         self._notify("entry-ready", phase=1, seconds_left=self.seconds_left())
 
-    def _check_rate_limit(self) -> None:
+    def _check_rate_limit(self, lang: str) -> None:
         now = self.wall_now()
         history = [t for t in self.store.data["pin_entries"] if now - t < RATE_WINDOW]
         if len(history) >= self.rate_limit:
             retry = int(RATE_WINDOW - (now - min(history))) + 1
             self.store.data["pin_entries"] = history
             self.store.save()
-            self._prompt("rate-limited", lang=self.lang)
+            self._prompt("rate-limited", lang=lang)
             raise Refusal(ResultCode.RATE_LIMITED,
                           f"{self.rate_limit} PIN entries in the last hour: the pad refuses more "
                           f"for {retry} s (exhaustive-search protection)", retry_after=retry)

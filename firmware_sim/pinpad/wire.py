@@ -127,11 +127,12 @@ class PadWire:
 
     def _trace(self, direction: str, item: Any) -> None:
         if self.dev.trace:
-            self.dev.event("trace", dir=direction, **describe(item))
+            # emitted as a dict: decoded fields may be called "name" (KeyLayout)
+            self.dev._emit_event({"event": "trace", "dir": direction, **describe(item)})
 
     def _trace_note(self, **fields: Any) -> None:
         if self.dev.trace:
-            self.dev.event("trace", dir="link", **fields)
+            self.dev._emit_event({"event": "trace", "dir": "link", **fields})
 
     def receive(self, data: bytes) -> None:
         self.conn.receive_data(data)
