@@ -340,9 +340,9 @@ class FingerprintModule(SimulatedDevice):
         image, self._next_capture = self._next_capture, None
         if image is None:
             image = self._render()
-        # the buffer holds what the UART can carry, so a captured image and one that went
-        # UpImage -> DownImage are processed identically
-        self.image = image & 0xF0
+        # the image buffer holds the sensor's 8-bit pixels; only UpImage reduces them to 4 bits
+        # (a DownImage'd image therefore has 16 grey levels, and Img2Tz takes it as it is)
+        self.image = image
         self.match_found = False
         code = C.OK
         if self.profile.dry_wet_codes:

@@ -177,14 +177,16 @@ def test_image_upload_download_processed_like_a_capture() -> None:
     assert rep.ok and len(image) == 256 * 288 // 2
     pixels = unpack_image(image, 256, 288)
     assert 40 < pixels.mean() < 250 and pixels.std() > 20  # ridges and valleys, not flat
-    direct = h.call(I.IMG2TZ, buffer=1)
-    _, t_direct = h.exchange(I.UP_CHAR, buffer=1) if direct.ok else (None, None)
+    assert h.call(I.IMG2TZ, buffer=2).ok
+    _, t_direct = h.exchange(I.UP_CHAR, buffer=2)
     h.lift()
     h.power_cycle()
     assert h.download(I.DOWN_IMAGE, image).ok
-    assert h.call(I.IMG2TZ, buffer=1).code == direct.code
-    if direct.ok:
-        assert h.exchange(I.UP_CHAR, buffer=1)[1] == t_direct
+    rep, again = h.exchange(I.UP_IMAGE)
+    assert again == image  # the 4-bit image round-trips exactly
+    assert h.call(I.IMG2TZ, buffer=1).ok  # extracted like a capture
+    assert h.download(I.DOWN_CHAR, t_direct, buffer=2).ok
+    assert h.call(I.MATCH).ok  # and it is the same finger as the direct capture
     # a short image leaves no valid image
     assert h.download(I.DOWN_IMAGE, image[:1000]).ok
     assert h.call(I.IMG2TZ, buffer=1).code == C.NO_PRIMARY_IMAGE
