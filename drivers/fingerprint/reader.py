@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from drivers.fingerprint.errors import (
     AlreadyEnrolledError,
+    CaptureError,
     FingerprintError,
     FingerTimeoutError,
     PasswordError,
@@ -73,6 +74,7 @@ from protocol.ef01 import (
     Reply,
     Role,
     Skipped,
+    State,
     SysParam,
     index_table_slots,
     opcode_table,
@@ -120,6 +122,8 @@ _KNOWN_IMAGES = {256 * 288 // 2: (256, 288), 192 * 192 // 2: (192, 192)}
 _POWER_UP_ALLOWANCE = 0.6
 #: per-try reply deadline while connecting (a booting module loses commands)
 _CONNECT_POLL = 0.2
+#: silence on the line that ends the drain after a lost exchange (a frame's bytes come closer)
+_QUIET = 0.05
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -193,6 +197,7 @@ class FingerprintReader:
         self._last_budget = 0.0     # the deadline of the last wait, for timeout messages
         self._fast_retry = False    # connect(): poll a booting module at short intervals
         self._connect_skipped: list[Skipped] = []
+        self._desynced = False      # an exchange was lost: drain late replies before the next
 
     # ------------------------------------------------------------------ opening and closing
     @classmethod
@@ -345,6 +350,31 @@ class FingerprintReader:
                 "and that no console is attached to the port.")
         return DeviceTimeoutError(msg)
 
+    def _drain(self) -> None:
+        """After a lost exchange, let late replies arrive and throw them away.
+
+        EF01 replies carry no sequence number: a late acknowledge of the same size would pass
+        for the answer to the next command.  So before the next command we read until the line
+        has been quiet for a moment (bounded by ``timeout``) and let the connection skip it all.
+        """
+        end = self._clock() + self.timeout
+        while True:
+            remaining = end - self._clock()
+            if remaining <= 0:
+                break
+            chunk = self.transport.read(65536, min(_QUIET, remaining))
+            if not chunk:
+                break
+            self._conn.receive_data(chunk)
+        while (event := self._conn.next_event()) is not NEED_DATA:
+            if isinstance(event, Skipped):
+                self.stray_bytes += len(event.data)
+                _log.debug("skipped %d stray bytes from %s: %s", len(event.data), self.port, event.reason)
+            elif isinstance(event, RawByte):
+                self._refresh_params = True
+        self._conn.cancel()
+        self._desynced = False
+
     def _deadline(self, extra: float = 0.0) -> float:
         due = self._conn.reply_due or 0.0
         if self._fast_retry:
@@ -372,8 +402,10 @@ class FingerprintReader:
         name = instruction.name
         while True:
             attempt += 1
-            if self._conn.state.value != "idle":
+            if self._conn.state is not State.IDLE:
                 self._conn.cancel()
+            if self._desynced:
+                self._drain()
             try:
                 wire = self._conn.send(command)
             except LocalProtocolError as exc:
@@ -391,6 +423,7 @@ class FingerprintReader:
                                               f"the reply to {name}")
             except (DeviceTimeoutError, RemoteProtocolError) as exc:
                 self._conn.cancel()
+                self._desynced = True
                 if attempt < tries:
                     _log.debug("%s on %s: %s; sending it again (%d/%d)", name, self.port, exc,
                                attempt, tries - 1)
@@ -443,6 +476,7 @@ class FingerprintReader:
                             f"the module sent {type(event).__name__} in the middle of {instruction.name}")
             except (DeviceTimeoutError, RemoteProtocolError) as exc:
                 self._conn.cancel()
+                self._desynced = True
                 if attempt >= self.retries:
                     raise
                 _log.debug("%s on %s broke off after %d bytes (%s); repeating it", instruction.name,
@@ -599,18 +633,27 @@ class FingerprintReader:
         if on_event is not None:
             on_event(event)
 
-    def _wait_finger(self, deadline: float, timeout: float, on_event: EventCallback | None) -> int:
-        """Poll GenImg until an image is taken; returns the number of failed scans (03 etc.)."""
+    def _wait_finger(self, deadline: float, timeout: float, on_event: EventCallback | None) -> None:
+        """Poll GenImg until an image is taken.
+
+        A scan failure the customer can fix (03 capture failed, 04/05 too dry/wet, 17 residual
+        print) is coached with RetryScan once per change; if the deadline passes during such
+        failures, their typed error is raised (it is not the customer's absence).
+        """
+        last = _C.NO_FINGER
         while True:
             code = self._request(_I.GEN_IMG).code
             if code == _C.OK:
-                return 0
+                return
             if code != _C.NO_FINGER:
-                if code in _RESCAN_CODES:
-                    self._emit(on_event, RetryScan.for_code(code))
-                else:
+                if code not in _RESCAN_CODES:
                     raise self._error(Reply(_I.GEN_IMG, code))
+                if code != last:
+                    self._emit(on_event, RetryScan.for_code(code))
+            last = code
             if self._clock() >= deadline:
+                if last != _C.NO_FINGER:
+                    raise self._error(Reply(_I.GEN_IMG, last))
                 raise FingerTimeoutError(
                     f"no finger was placed on the sensor of {self.port} within {timeout:.1f} s. "
                     "Ask the customer to place a finger flat on the sensor window.", waiting_for="place")
@@ -940,11 +983,15 @@ class FingerprintReader:
         rejected: dict[int, int] = {}
         usable = 0
         for n in range(scans):
-            if n:
+            if n and usable:
                 self._wait_lift(timeout, on_event)
             deadline = self._clock() + timeout
             self._emit(on_event, PlaceFinger(n + 1, scans))
-            self._wait_finger(deadline, timeout, on_event)
+            try:
+                self._wait_finger(deadline, timeout, on_event)
+            except CaptureError as exc:     # the sensor gave no image at all: that is the finding
+                rejected[exc.code] = rejected.get(exc.code, 0) + 1
+                continue
             self._emit(on_event, FingerDetected())
             reply = self._request(_I.IMG2TZ, {"buffer": 1})
             if reply.ok:

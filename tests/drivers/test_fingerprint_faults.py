@@ -1,0 +1,191 @@
+"""FingerprintReader under faults injected by the simulator's runner: garbage, dropped and
+corrupted bytes (resync and retry), lost replies to flash writes (never repeated), silence
+(DeviceTimeoutError), unplug (TransportError), power cycles, passwords, module defects."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from drivers.fingerprint import (
+    CaptureError,
+    FingerTimeoutError,
+    PasswordError,
+    RetryScan,
+    StorageError,
+)
+from fingerprint_helpers import ATTACH_POINTS, Customer, new_runner, open_reader
+from protocol.ef01 import Instruction
+from protocol.errors import DeviceTimeoutError, TransportError
+
+FAST = {"timeout": 0.3}
+
+
+@pytest.fixture
+def runner():
+    r = new_runner("r503", trace="1")
+    try:
+        yield r
+    finally:
+        r.stop()
+
+
+def _commands(runner, events, name):
+    return [e for e in events if e.get("event") == "trace" and e.get("dir") == "host->device"
+            and e.get("instruction") == name]
+
+
+def test_garbage_is_skipped_and_logged(runner, tmp_path, caplog):
+    with open_reader("loopback", runner, tmp_path, **FAST) as reader:
+        assert runner.command("fault garbage 64")["ok"]
+        with caplog.at_level(logging.DEBUG, logger="drivers.fingerprint"):
+            assert reader.template_count() == 0
+        assert reader.stray_bytes > 0
+        assert any("stray bytes" in r.getMessage() and "skipped" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("fault", ["drop 4", "corrupt 3"])
+def test_damaged_reply_to_a_read_is_retried(runner, tmp_path, fault):
+    events = []
+    runner.subscribe(events.append)
+    with open_reader("loopback", runner, tmp_path, **FAST) as reader:
+        assert runner.command(f"fault {fault}")["ok"]
+        assert reader.parameters().capacity == 200
+        assert len(_commands(runner, events, "READ_SYS_PARA")) >= 2   # connect's + a repeat
+        # the stream is in step again afterwards
+        assert reader.template_count() == 0 and reader.index() == set()
+
+
+def test_split_delivery_is_reassembled(runner, tmp_path):
+    with open_reader("loopback", runner, tmp_path, **FAST) as reader:
+        assert runner.command("fault split 1")["ok"]
+        assert reader.parameters().capacity == 200
+        assert reader.read_notepad(0) == bytes(32)
+
+
+def test_a_lost_reply_to_a_flash_write_is_not_repeated(runner, tmp_path):
+    events = []
+    runner.subscribe(events.append)
+    with open_reader("loopback", runner, tmp_path, **FAST) as reader:
+        reader.capture(on_event=Customer(runner, finger=1))       # features in buffer 1
+        assert runner.command("fault corrupt 12")["ok"]           # the next acknowledge
+        with pytest.raises(DeviceTimeoutError, match="not repeated automatically"):
+            reader.execute(Instruction.STORE, {"buffer": 1, "slot": 3})
+        assert len(_commands(runner, events, "STORE")) == 1
+        runner.command("fault clear")
+        # the module did store it; the driver tells the truth when asked
+        assert reader.index() == {3}
+
+
+def test_silence_raises_a_technicians_timeout(runner, tmp_path):
+    with open_reader("loopback", runner, tmp_path, **FAST) as reader:
+        assert runner.command("fault stall 30")["ok"]
+        with pytest.raises(DeviceTimeoutError) as exc:
+            reader.template_count()
+        text = str(exc.value)
+        assert "no reply from the fingerprint module on" in text
+        assert "57600 baud, address FFFFFFFF" in text and "TX/RX crossed" in text
+        assert isinstance(exc.value, TimeoutError)
+        # the late replies released now are drained, not taken for the next answer
+        runner.command("fault clear")
+        assert reader.index() == set() and reader.template_count() == 0
+
+
+def test_hung_module_times_out_and_recovers(runner, tmp_path):
+    with open_reader("loopback", runner, tmp_path, **FAST) as reader:
+        runner.command("defect busy")
+        with pytest.raises(DeviceTimeoutError):
+            reader.parameters()
+        assert runner.command("defect clear")["ok"]
+        assert runner.command("power-cycle")["ok"]
+        reader.connect()
+        assert reader.parameters().capacity == 200
+
+
+@pytest.mark.parametrize("kind", ATTACH_POINTS)
+def test_unplug_raises_transport_error(kind, tmp_path):
+    runner = new_runner("r503")
+    try:
+        with open_reader(kind, runner, tmp_path, **FAST) as reader:
+            assert reader.template_count() == 0
+            assert runner.command("unplug")["ok"]
+            with pytest.raises((TransportError, DeviceTimeoutError)) as exc:
+                reader.template_count()
+                reader.template_count()
+            if kind != "tcp":
+                assert isinstance(exc.value, TransportError)
+    finally:
+        runner.stop()
+
+
+def test_power_up_byte_is_tolerated(runner, tmp_path):
+    with open_reader("loopback", runner, tmp_path, **FAST) as reader:
+        assert runner.command("power-cycle")["ok"]
+        # the R503 sends 0x55 ~50 ms later; commands meanwhile are lost and retried
+        assert reader.parameters().capacity == 200
+        assert reader.template_count() == 0
+
+
+def test_password_is_verified_and_reverified_after_power_cycle(tmp_path):
+    runner = new_runner("r307", password="0x1234")
+    try:
+        with pytest.raises(PasswordError, match="protected by a password"):
+            with open_reader("loopback", runner, tmp_path, **FAST):
+                pass
+        with pytest.raises(PasswordError, match="refused the password"):
+            with open_reader("loopback", runner, tmp_path, password=0x1235, **FAST):
+                pass
+        with open_reader("loopback", runner, tmp_path, password=0x1234, **FAST) as reader:
+            assert reader.parameters().password_verified
+            assert runner.command("power-cycle")["ok"]      # the module locks again
+            assert reader.index() == set()                   # 0x21 -> VfyPwd -> repeated
+    finally:
+        runner.stop()
+
+
+def test_wrong_address_times_out_and_right_address_works(tmp_path):
+    runner = new_runner("r503", address="0A0B0C0D")
+    try:
+        with pytest.raises(DeviceTimeoutError, match="address FFFFFFFF"):
+            with open_reader("loopback", runner, tmp_path, **FAST):
+                pass
+        with open_reader("loopback", runner, tmp_path, address=0x0A0B0C0D, **FAST) as reader:
+            assert reader.parameters().address == 0x0A0B0C0D
+    finally:
+        runner.stop()
+
+
+def test_sensor_defect_is_reported(runner, tmp_path):
+    with open_reader("loopback", runner, tmp_path, **FAST) as reader:
+        runner.command("defect sensor")
+        assert reader.check_sensor() is False
+        customer = Customer(runner, finger=1)
+        with pytest.raises(CaptureError) as exc:
+            reader.capture(timeout=0.3, on_event=customer)
+        assert exc.value.code == 0x03
+        assert [e for e in customer.events if isinstance(e, RetryScan)] == [RetryScan.for_code(0x03)]
+        report = reader.sensor_test(scans=2, timeout=0.2, on_event=customer)
+        assert report.sensor_ok is False and report.usable == 0 and report.rejected == {0x03: 2}
+
+
+def test_flash_defect_is_a_storage_error(runner, tmp_path):
+    with open_reader("loopback", runner, tmp_path, **FAST) as reader:
+        runner.command("defect flash")
+        with pytest.raises(StorageError) as exc:
+            reader.write_notepad(1, b"x")
+        assert exc.value.code == 0x18 and "flash" in str(exc.value)
+        with pytest.raises(StorageError):
+            reader.clear()
+
+
+def test_no_finger_is_a_finger_timeout(runner, tmp_path):
+    with open_reader("loopback", runner, tmp_path, **FAST) as reader:
+        with pytest.raises(FingerTimeoutError) as exc:
+            reader.capture(timeout=0.2)
+        assert exc.value.waiting_for == "place" and isinstance(exc.value, TimeoutError)
+        runner.command("place 1 95")
+        with pytest.raises(FingerTimeoutError) as exc:
+            reader.wait_for_lift(timeout=0.2)
+        assert exc.value.waiting_for == "lift"
+
