@@ -49,6 +49,7 @@ from construct import (
 from protocol.errors import ConfigurationError, LocalProtocolError, RemoteProtocolError
 from protocol.layout import Key
 from protocol.tpp import messages as m
+from protocol.tpp.prompts import PromptId
 from protocol.tpp.codes import (
     COLOUR_CODES,
     FORMAT_CODES,
@@ -314,6 +315,19 @@ class _RecordAdapter(Adapter):
         return {name: getattr(obj, name) for name in self.names}
 
 
+class _PromptAdapter(Adapter):
+    """A prompt id: a PromptId member when the table has it, else the plain number (a pad
+    answers an unknown id with UNKNOWN_PROMPT, so it must still decode)."""
+
+    def _decode(self, obj: int, context: Any, path: str) -> int:
+        return PromptId(obj) if obj in PromptId._value2member_map_ else obj
+
+    def _encode(self, obj: Any, context: Any, path: str) -> int:
+        if isinstance(obj, bool) or not isinstance(obj, int):
+            raise ValidationError(f"{obj!r} is not a prompt id", path=path)
+        return int(obj)
+
+
 class _VersionAdapter(Adapter):
     def _decode(self, obj: Any, context: Any, path: str) -> Version:
         return Version(obj.major, obj.minor)
@@ -346,6 +360,7 @@ Lang = _TextAdapter(u8, 16)
 KeyName = _MappedAdapter(u8, KEY_CODES, "key")
 OptionalKeyName = _MappedAdapter(u8, {None: 0, **KEY_CODES}, "key")
 Format = _MappedAdapter(u8, FORMAT_CODES, "PIN block format")
+PromptField = _PromptAdapter(u8)
 PromptArgs = _TupleAdapter(_RangeAdapter(u16, 0, 999), max_items=4)
 
 
@@ -378,7 +393,7 @@ _ENTRY_FIELDS = (
     "max_len" / u8 * "maximum PIN length (min_len..12)",
     "auto_end" / Bool * "1 = end the entry automatically at max_len digits",
     "time_limit" / u16 * "inactivity limit in seconds (10..600), re-armed by every key",
-    "prompt" / u8 * "prompt id from the fixed table (section 9)",
+    "prompt" / PromptField * "prompt id from the fixed table (section 9)",
     "prompt_args" / PromptArgs * "numeric prompt arguments (u8 count, then u16 each, 0..999)",
     "lang" / Lang * "language of prompts (zh-CN, en)",
     "beep" / _enum(BeepPolicy) * "key tone policy (section 5.6)",
@@ -429,7 +444,7 @@ _REQUEST_BODIES: dict[MessageType, Construct] = {
         "queue" / Bool * "1 = after what is being said; 0 = replace it"),
     MessageType.SPEAK_PROMPT: _record(
         m.SpeakPrompt,
-        "prompt" / u8 * "prompt id (section 9)",
+        "prompt" / PromptField * "prompt id (section 9)",
         "lang" / Lang * "language",
         "args" / PromptArgs * "numeric arguments (u8 count, then u16 each, 0..999)",
         "interruptible" / Bool * "1 = a key press stops it",
@@ -497,7 +512,8 @@ _RESPONSE_BODIES: dict[MessageType, Construct] = {
         "block" / _BlobAdapter((8, 16)) * "u8 length (8 or 16), then the enciphered PIN block",
         "ksn" / _BlobAdapter((0, 10, 12)) * "u8 length (0, 10 or 12), then the DUKPT KSN"),
     MessageType.LOAD_KEY: _record(
-        m.KeyLoaded, "slot" / u8, "kcv" / _BlobAdapter((3,)) * "u8 3, then the key check value"),
+        m.KeyLoaded, "slot" / u8,
+        "kcv" / _BlobAdapter((3,)) * "u8 3, then the key check value (section 6.6)"),
     MessageType.GET_KEY_INFO: _record(
         m.KeyInfo, "slot" / u8, "kind" / _enum(KeyKind) * "NONE = empty slot",
         "kcv" / _BlobAdapter((0, 3)) * "key check value (empty for an empty slot)",
@@ -620,11 +636,14 @@ def build_frame(seq: int, ref: int, type_byte: int, payload: bytes) -> bytes:
 
 
 def encode_message(message: m.Message, request_type: int | None = None) -> tuple[int, bytes]:
-    """(TYPE byte, payload) of a message.  Responses need the type of the request they answer
-    (taken from Done/Refused themselves)."""
+    """(TYPE byte, payload) of a message.  A response needs the type of the request it answers
+    when that is ambiguous (SpeechQueued answers Speak and SpeakPrompt); Done and Refused carry
+    it themselves."""
     if isinstance(message, (m.Done, m.Refused)):
         request_type = message.request_type
     if isinstance(message, m.Response):
+        if request_type is None and len(type(message).REQUESTS) == 1:
+            request_type = type(message).REQUESTS[0]
         if request_type is None:
             raise LocalProtocolError(f"{type(message).__name__}: which request does it answer?")
         if isinstance(message, m.Refused):

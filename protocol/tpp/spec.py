@@ -70,6 +70,8 @@ def _type_label(sc: Construct) -> str:
         return "bytes8 (" + "/".join(str(s) for s in sc.sizes) + " B)"
     if isinstance(sc, _schema._TupleAdapter):
         return f"list8 of {_type_label(sc.item)} ({sc.min_items}..{sc.max_items})"
+    if isinstance(sc, _schema._PromptAdapter):
+        return "u8 prompt id"
     if isinstance(sc, _schema._VersionAdapter):
         return "version (u8 major, u8 minor)"
     if isinstance(sc, _schema._RecordAdapter):
