@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import given, settings
+from ef01_strategies import schema_strategy
 from hypothesis import strategies as st
 
 from protocol.ef01 import (
+    COMMAND_PARAMS,
     NEED_DATA,
+    REPLY_PAYLOADS,
     PACKET_SIZES,
     TRANSITIONS,
     Command,
@@ -375,3 +378,24 @@ def test_transition_table_is_what_the_connection_does() -> None:
     drain(dev)
     assert dev.state is TRANSITIONS[(Role.DEVICE, State.RECEIVING_DATA, "receive Command (aborts the download)")]
     assert seen <= set(TRANSITIONS)
+
+
+@pytest.mark.parametrize("ins", [i for i in Instruction], ids=lambda i: i.name)
+@settings(max_examples=15, deadline=None)
+@given(data=st.data())
+def test_event_round_trip_through_both_roles(ins: Instruction, data: st.DataObject) -> None:
+    address = data.draw(st.integers(0, 0xFFFFFFFF))
+    host, dev = Connection(Role.HOST, address=address), Connection(Role.DEVICE, address=address)
+    params = data.draw(schema_strategy(COMMAND_PARAMS[ins]))
+    if ins is Instruction.SET_ADDER:
+        params["new_address"] = address
+    cut = data.draw(st.integers(0, 20))
+    wire = host.send(Command(ins, params))
+    dev.receive_data(wire[:cut])
+    dev.receive_data(wire[cut:])
+    assert drain(dev) == [Command(ins, params, address)]
+    code = data.draw(st.integers(1, 255))  # errors: no data phase follows
+    fields = data.draw(schema_strategy(REPLY_PAYLOADS[ins]))
+    host.receive_data(dev.send(Reply(ins, code, fields)))
+    assert drain(host) == [Reply(ins, code, fields, address)]
+    assert host.state is State.IDLE and dev.state is State.IDLE

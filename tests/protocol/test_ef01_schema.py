@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from construct import Bytes, Construct, FormatField, Renamed, Struct
+from ef01_strategies import schema_strategy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -111,17 +111,7 @@ def test_index_table_bit_order() -> None:
 
 
 # --- hypothesis: strategies derived from the schemas themselves -------------------------------
-
-def _strategy(con: Construct) -> st.SearchStrategy:
-    while isinstance(con, Renamed):
-        con = con.subcon
-    if isinstance(con, Struct):
-        return st.fixed_dictionaries({s.name: _strategy(s) for s in con.subcons if s.name})
-    if isinstance(con, FormatField):
-        return st.integers(0, 2 ** (8 * con.length) - 1)
-    if isinstance(con, Bytes):
-        return st.binary(min_size=con.length, max_size=con.length)
-    raise AssertionError(f"no strategy for {con!r}")
+_strategy = schema_strategy
 
 
 _addresses = st.integers(0, 0xFFFFFFFF)
