@@ -6,7 +6,7 @@ flags of ``tactile sim pinpad``); ``CLI_OPTIONS`` lists the model's own flags.
 Options: ``layout`` (telephone | calculator | pos, default telephone), ``state`` (JSON state
 file: DUKPT counters, rate-limit history, audio settings, derived test keys), ``serial``,
 ``seed`` (reproducible randomness, tests only), ``trace`` ("1": one decoded JSON line per frame),
-``rate_limit`` (PIN entries per hour, default 120).
+``rate_limit`` (PIN entries per hour, default 120), ``baud`` (UART speed, default 115200).
 """
 
 from __future__ import annotations
@@ -50,12 +50,14 @@ CLI_OPTIONS: list[dict[str, Any]] = [
      "help": "serial number the pad reports"},
     {"flag": "--seed", "dest": "seed", "choices": None, "default": None,
      "help": "seed for reproducible randomness (PIN block fill); tests and demos only"},
+    {"flag": "--baud", "dest": "baud", "choices": ["9600", "19200", "38400", "57600", "115200"],
+     "default": "115200", "help": "the pad's UART speed (used by --wire-time and ACK timing)"},
     {"flag": "--rate-limit", "dest": "rate_limit", "choices": None, "default": "120",
      "help": "PIN entries allowed per hour (exhaustive-search protection)"},
 ]
 
 #: every option create() accepts (the runner CLI owns --state and --trace)
-OPTIONS = ("layout", "state", "serial", "seed", "trace", "rate_limit")
+OPTIONS = ("layout", "state", "serial", "seed", "trace", "rate_limit", "baud")
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
@@ -77,6 +79,8 @@ def create(**options: str) -> PinPadDevice:
         kwargs["serial"] = str(options["serial"])
     if options.get("seed") not in (None, ""):
         kwargs["seed"] = _int("seed", options["seed"])
+    if options.get("baud") not in (None, ""):
+        kwargs["baud"] = _int("baud", options["baud"])
     if options.get("rate_limit") not in (None, ""):
         kwargs["rate_limit"] = _int("rate_limit", options["rate_limit"])
     trace = str(options.get("trace") or "").strip().lower()

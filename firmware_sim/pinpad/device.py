@@ -28,13 +28,14 @@ from firmware_sim.pinpad.keys import Keystore
 from firmware_sim.pinpad.state import StateStore
 from firmware_sim.pinpad.wire import PadWire
 
-__all__ = ["PinPadDevice", "DEFAULT_SERIAL", "VENDOR", "MODEL", "FIRMWARE"]
+__all__ = ["PinPadDevice", "DEFAULT_SERIAL", "VENDOR", "MODEL", "FIRMWARE", "BAUD_RATES"]
 
 DEFAULT_SERIAL = "TPPSIM-0001"
 VENDOR = "tactile project"
 MODEL = "TPP-SIM"
 FIRMWARE = "1.0.0"
 
+BAUD_RATES = (9600, 19200, 38400, 57600, 115200)
 _ENTRY_MODES = (Mode.PIN, Mode.PIN_CHANGE, Mode.EXPLORE)
 
 
@@ -46,16 +47,21 @@ class PinPadDevice(SimulatedDevice):
     reproducible for tests - without it the pad uses ``os.urandom``; ``trace``: one decoded
     ``trace`` event per frame; ``rate_limit``: PIN entries allowed per hour; ``wall_clock``: the
     time source of the persisted rate-limit history (the runner's clock is monotonic and starts
-    again at every run).
+    again at every run); ``baud``: the pad's UART speed.
     """
 
     kind = "pinpad"
 
     def __init__(self, *, layout: str = "telephone", state: str | None = None,
                  serial: str = DEFAULT_SERIAL, seed: int | None = None, trace: bool = False,
-                 rate_limit: int = DEFAULT_RATE_LIMIT,
+                 rate_limit: int = DEFAULT_RATE_LIMIT, baud: int = 115200,
                  wall_clock: Callable[[], float] = time.time) -> None:
         super().__init__()
+        if baud not in BAUD_RATES:
+            raise ConfigurationError(
+                f"baud must be one of {', '.join(map(str, BAUD_RATES))} (TPP UART speeds)")
+        #: the UART speed (the runner's --wire-time models it; the pad times its ACKs by it)
+        self.baudrate = baud
         self.layout = get_layout(layout)
         if not 1 <= rate_limit <= 10_000:
             raise ConfigurationError("rate_limit (PIN entries per hour) must be 1..10000")

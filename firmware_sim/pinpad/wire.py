@@ -54,13 +54,10 @@ from firmware_sim.pinpad.prompts import LANGUAGES
 if TYPE_CHECKING:  # pragma: no cover
     from firmware_sim.pinpad.device import PinPadDevice
 
-__all__ = ["PadWire", "DISPLAY_COLUMNS", "DISPLAY_ROWS", "LINK_BAUD"]
+__all__ = ["PadWire", "DISPLAY_COLUMNS", "DISPLAY_ROWS"]
 
 DISPLAY_COLUMNS = 20
 DISPLAY_ROWS = 4
-#: the pad does not know the host link's speed: it times ACKs for the slowest TPP UART speed,
-#: so a retransmission never starts while a long frame is still on the wire
-LINK_BAUD = 9600
 
 _STATE_OF_MODE = {Mode.IDLE: State.IDLE, Mode.EXPLORE: State.EXPLORE, Mode.PIN: State.PIN_ENTRY,
                   Mode.PIN_CHANGE: State.PIN_CHANGE, Mode.LOCKED: State.TAMPERED,
@@ -93,7 +90,7 @@ class PadWire:
 
     def __init__(self, device: "PinPadDevice") -> None:
         self.dev = device
-        self.conn = TppConnection(Role.DEVICE, baudrate=LINK_BAUD)
+        self.conn = TppConnection(Role.DEVICE, baudrate=device.baudrate)
         self._deferred: list[tuple[str, dict[str, Any]]] | None = None
         self._handlers: dict[type, Callable[[Any], m.Response]] = {
             m.Hello: self._hello, m.GetInfo: self._info, m.GetLayout: self._layout,
@@ -115,7 +112,7 @@ class PadWire:
     # -- link plumbing ------------------------------------------------------------------------
     def reset(self) -> None:
         """Power-up: a fresh link (sequence numbers, state STARTING)."""
-        self.conn = TppConnection(Role.DEVICE, baudrate=LINK_BAUD)
+        self.conn = TppConnection(Role.DEVICE, baudrate=self.dev.baudrate)
         self._deferred = None
 
     def _write(self, data: bytes | None) -> None:
