@@ -36,7 +36,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from drivers.transport import Transport
     from firmware_sim.runner import DeviceRunner
 
-__all__ = ["Simulator", "SimulatedFingerprint", "SimulatedPinPad", "SimulatorCommandError"]
+__all__ = ["Simulator", "SimulatedFingerprint", "SimulatedPinPad", "SimulatorCommandError",
+           "ATTACH_POINTS"]
+
+#: what :meth:`Simulator.open_transport` can go through (for contract suites over all of them)
+ATTACH_POINTS = ("loopback", "sim", "tcp", "pty")
 
 _names = itertools.count(1)
 
@@ -55,6 +59,8 @@ class Simulator:
         self.events: list[dict[str, Any]] = []
         self._cond = threading.Condition()
         self._transports: list["Transport"] = []
+        self._tcp_url: str | None = None
+        self._pty_path: str | None = None
         runner.subscribe(self._on_event)
 
     def _on_event(self, event: dict[str, Any]) -> None:
@@ -77,7 +83,37 @@ class Simulator:
 
     def transport(self) -> "Transport":
         """An in-process host link (closed at teardown if the test does not close it)."""
-        link = self.runner.loopback()
+        return self.open_transport("loopback")
+
+    def open_transport(self, via: str = "loopback", *, baudrate: int | None = None) -> "Transport":
+        """A host Transport through one attach point: ``loopback``, ``sim`` (the sim:// URL),
+        ``tcp`` (pyserial socket://) or ``pty`` (a serial port path).  Closed at teardown.
+
+        One host link at a time: close one before opening the next (a pty, once made, stays
+        the simulator's link until teardown).  ``baudrate`` defaults to the model's.
+        """
+        from drivers.transport import SerialTransport
+
+        baud = baudrate or getattr(self.device, "baudrate", None) or 57600
+        if via == "loopback":
+            link: "Transport" = self.runner.loopback()
+        elif via == "sim":
+            link = SerialTransport(self.url, baud)
+        elif via == "tcp":
+            if self._tcp_url is None:
+                host, port = self.runner.serve_tcp("127.0.0.1", 0)
+                self._tcp_url = f"socket://{host}:{port}"
+            mark = len(self.events)
+            link = SerialTransport(self._tcp_url, baud)
+            # bytes the device sends before the simulator accepts the connection reach nobody
+            self.wait_for(lambda e: e.get("event") == "connected", after=mark)
+        elif via == "pty":
+            if self._pty_path is None:
+                self._pty_path = self.runner.serve_pty()
+            link = SerialTransport(self._pty_path, baud)
+        else:
+            raise ConfigurationError(f"unknown attach point {via!r}; use one of "
+                                     f"{', '.join(ATTACH_POINTS)}")
         self._transports.append(link)
         return link
 

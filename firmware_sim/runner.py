@@ -56,6 +56,7 @@ FAULTS: dict[str, str] = {
     "drop": "drop N: drop the next N bytes the device sends",
     "corrupt": "corrupt N: flip one bit in each of the next N bytes the device sends",
     "drop-in": "drop-in N: drop the next N bytes the host sends",
+    "corrupt-in": "corrupt-in N: flip one bit in each of the next N bytes the host sends",
     "split": "split [MILLISECONDS]: deliver device bytes one at a time with a gap (default 2 ms)",
     "stall": "stall SECONDS: the device says nothing for that long (its output is held back)",
     "clear": "clear: end every fault",
@@ -124,6 +125,7 @@ class DeviceRunner:
         self._drop_out = 0
         self._corrupt_out = 0
         self._drop_in = 0
+        self._corrupt_in = 0
         self._split_gap: float | None = None
         self._split_next = 0.0
         self._stall_until: float | None = None
@@ -366,6 +368,9 @@ class DeviceRunner:
                 data = data[cut:]
             if not data:
                 return
+            if self._corrupt_in:
+                data = self._flip_bits(data, self._corrupt_in)
+                self._corrupt_in -= min(self._corrupt_in, len(data))
             if not self._rx:
                 self._rx_time = max(self._rx_time, self.clock())
             self._rx += data
@@ -401,11 +406,17 @@ class DeviceRunner:
             self._drop_out -= cut
             del data[:cut]
         if self._corrupt_out and data:
-            count = min(self._corrupt_out, len(data))
-            self._corrupt_out -= count
-            for i in range(count):
-                data[i] ^= 1 << self._rng.randrange(8)
+            corrupted = self._flip_bits(bytes(data), self._corrupt_out)
+            self._corrupt_out -= min(self._corrupt_out, len(data))
+            data = bytearray(corrupted)
         self._queue_out(bytes(data))
+
+    def _flip_bits(self, data: bytes, count: int) -> bytes:
+        """Flip one random bit in each of the first ``count`` bytes."""
+        out = bytearray(data)
+        for i in range(min(count, len(out))):
+            out[i] ^= 1 << self._rng.randrange(8)
+        return bytes(out)
 
     def _queue_out(self, data: bytes) -> None:
         if not data or self._link is None:
@@ -510,7 +521,7 @@ class DeviceRunner:
         if name == "clear":
             if args:
                 return {"ok": False, "error": "fault clear takes no argument"}
-            self._drop_out = self._corrupt_out = self._drop_in = 0
+            self._drop_out = self._corrupt_out = self._drop_in = self._corrupt_in = 0
             self._split_gap = None
             self._stall_until = None
             return {"ok": True, "command": "fault", "fault": "clear"}
@@ -536,6 +547,8 @@ class DeviceRunner:
             self._corrupt_out += count
         elif name == "drop-in":
             self._drop_in += count
+        elif name == "corrupt-in":
+            self._corrupt_in += count
         return {"ok": True, "command": "fault", "fault": name, "count": count}
 
     def _active_faults(self) -> dict[str, Any]:
@@ -546,6 +559,8 @@ class DeviceRunner:
             active["corrupt"] = self._corrupt_out
         if self._drop_in:
             active["drop-in"] = self._drop_in
+        if self._corrupt_in:
+            active["corrupt-in"] = self._corrupt_in
         if self._split_gap is not None:
             active["split_ms"] = self._split_gap * 1000
         if self._stall_until is not None:

@@ -8,6 +8,8 @@ import threading
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from firmware_sim import registry
 from firmware_sim.base import SimulatedDevice
@@ -180,6 +182,12 @@ def test_drop_corrupt_garbage_and_drop_in_faults(echo):
         link.write(b"12345")
         assert read_exactly(link, 2) == b"45"
         assert bytes(device.received).endswith(b"\x00\x00\x00\x0045")
+
+        assert runner.command("fault corrupt-in 2")["ok"]
+        link.write(b"\x00\x00\x00")
+        got = read_exactly(link, 3)
+        assert [bin(b).count("1") for b in got] == [1, 1, 0]
+        assert [bin(b).count("1") for b in device.received[-3:]] == [1, 1, 0]
 
         assert runner.command("fault drop 100")["ok"]
         assert runner.command("fault")["active"] == {"drop": 100}
@@ -459,3 +467,17 @@ def test_registry_creates_kinds_and_names_runners():
         runner.stop()
     with pytest.raises(ConfigurationError, match="no running simulator is named 'reg-test'"):
         registry.lookup_runner("reg-test")
+
+
+@settings(max_examples=40, deadline=None)
+@given(chunks=st.lists(st.binary(min_size=1, max_size=300), min_size=1, max_size=12),
+       split=st.booleans(), wire_baud=st.sampled_from([None, 2_000_000]))
+def test_every_byte_arrives_once_and_in_order(chunks, split, wire_baud):
+    with DeviceRunner(EchoDevice(), wire_baud=wire_baud) as runner, runner.loopback() as link:
+        if split:
+            runner.command("fault split 0")
+        for chunk in chunks:
+            link.write(chunk)
+        expected = b"".join(chunks)
+        assert read_exactly(link, len(expected), timeout=10) == expected
+        assert link.read(10, 0.01) == b""

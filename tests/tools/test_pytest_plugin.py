@@ -53,6 +53,21 @@ def test_factory_gives_url_transport_commands_and_events(simulator_factory, tmp_
     assert sim.device.power_ons == 2
 
 
+@pytest.mark.parametrize("via", ["loopback", "sim", "tcp", "pty"])
+def test_every_attach_point(simulator_factory, via):
+    sim = simulator_factory("echo", flavour="upper")
+    link = sim.open_transport(via)
+    link.write(b"via")
+    got = b""
+    while len(got) < 3:
+        chunk = link.read(3 - len(got), 2.0)
+        assert chunk, got
+        got += chunk
+    assert got == b"VIA"
+    with pytest.raises(ValueError, match="unknown attach point"):
+        sim.open_transport("carrier-pigeon")
+
+
 def test_two_simulators_at_once(simulator_factory):
     a = simulator_factory("echo")
     b = simulator_factory("echo", state=None)
@@ -117,7 +132,7 @@ def test_downstream_project_uses_the_fixtures(pytester: pytest.Pytester):
     pytester.makepyfile(test_downstream=textwrap.dedent(source))
     pytester.makeini("[pytest]\naddopts = --strict-markers\nfilterwarnings = error\n")
     result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=7)
+    result.assert_outcomes(passed=11)
 
 
 def test_a_failing_downstream_test_fails(pytester: pytest.Pytester):
