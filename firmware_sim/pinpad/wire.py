@@ -131,6 +131,15 @@ class PadWire:
         if self.dev.trace:
             self.dev._emit_event({"event": "trace", "dir": "link", **fields})
 
+    def _link_note(self, item: Any) -> None:
+        if isinstance(item, DeliveryFailed):
+            self._trace_note(link="DeliveryFailed", undelivered=type(item.message).__name__,
+                             seq=item.seq, attempts=item.attempts)
+        elif isinstance(item, Resynchronised):
+            self._trace_note(link="Resynchronised", skipped=item.skipped)
+        else:
+            self._trace_note(link=type(item).__name__)
+
     def receive(self, data: bytes) -> None:
         self.conn.receive_data(data)
         while True:
@@ -153,7 +162,7 @@ class PadWire:
                 if not self.dev.faults.no_reply:
                     self._handle(item)
             elif isinstance(item, (Resynchronised, DeliveryFailed)):
-                self._trace_note(**describe(item))
+                self._link_note(item)
         self._write(self.conn.data_to_send())
 
     def next_deadline(self) -> float | None:
@@ -176,7 +185,7 @@ class PadWire:
             if isinstance(item, m.Request):  # only from receive(); kept for completeness
                 self._handle(item)
             else:
-                self._trace_note(**describe(item))
+                self._link_note(item)
 
     def _send(self, message: m.Message) -> bool:
         try:
