@@ -23,6 +23,8 @@ Connection (``protocol.tpp.connection``):
   is unacknowledged: stop-and-wait); ``data_to_send() -> bytes`` (ACKs, released frames);
   ``retransmit_due(now) -> bytes | None``; ``next_deadline(now) -> float | None``;
   ``check_request(request) -> ResultCode`` (DEVICE: the protocol's verdict in this mode);
+  ``abandon_requests(seq=None) -> tuple[int, ...]`` (DEVICE: forget requests it will never
+  answer, e.g. a simulated no-reply fault; else the next response would answer the stale one);
   attributes ``state`` (``State``), ``version``, ``peer_max_payload``, ``stats``,
   ``pending_requests``, ``idle``.
 * Link events: ``Resynchronised(skipped)``, ``DeliveryFailed(seq, message, attempts)``,

@@ -78,6 +78,7 @@ MAX_RETRIES = 3
 RESPONSE_TIMEOUT = 3.0
 _ACK_FRAME_SIZE = FRAME_OVERHEAD + 2
 _RECENT_EXPIRED = 32
+_MAX_UNANSWERED = 16
 
 
 def ack_timeout_for(frame_size: int, baudrate: int | None) -> float:
@@ -548,6 +549,19 @@ class TppConnection:
         """DEVICE role: the protocol's verdict on ``request`` in the current mode."""
         return check_request(self.state, request, languages=languages)
 
+    def abandon_requests(self, seq: int | None = None) -> tuple[int, ...]:
+        """DEVICE role: forget received requests without answering them (all, or the one with
+        ``seq``); returns the seqs dropped.  For a pad that lost requests (a restart, a
+        simulated no-reply fault): otherwise its next response of the same type would be
+        matched, in order, to the stale request and reach the host as a LateResponse."""
+        if self.role is not Role.DEVICE:
+            raise LocalProtocolError("only the pad abandons requests; a host waits for "
+                                     "RequestTimedOut")
+        dropped = tuple(s for s in self._pending if seq is None or s == seq)
+        for s in dropped:
+            del self._pending[s]
+        return dropped
+
     @property
     def pending_requests(self) -> tuple[tuple[int, m.Request | None], ...]:
         """(seq, request): HOST - awaiting a response; DEVICE - still to be answered
@@ -678,11 +692,11 @@ class TppConnection:
             try:
                 message = decode_message(type_byte, payload, seq=seq)
             except BadMessageError as exc:
-                self._pending[seq] = _Pending(seq, type_byte)
+                self._remember_request(_Pending(seq, type_byte))
                 self._events.append(exc)
                 return
             assert isinstance(message, m.Request)
-            self._pending[seq] = _Pending(seq, type_byte, message)
+            self._remember_request(_Pending(seq, type_byte, message))
             self._events.append(message)
             return
         # HOST role
@@ -724,6 +738,14 @@ class TppConnection:
             self._events.append(exc)
             return
         self._events.append(message)
+
+    def _remember_request(self, p: _Pending) -> None:
+        # a pad answers in order, so more than a few unanswered requests means some will never
+        # be answered: keep the newest (a seq reused after wrapping replaces its old entry)
+        self._pending.pop(p.seq, None)
+        self._pending[p.seq] = p
+        while len(self._pending) > _MAX_UNANSWERED:
+            del self._pending[next(iter(self._pending))]
 
     # -- the state machine ------------------------------------------------------------------------
     def _apply(self, message: m.Message, *, local: bool, request_type: int | None = None) -> None:

@@ -427,3 +427,26 @@ def test_lossy_link_delivers_everything_once_in_order(requests, seed, loss):
 def test_every_request_crosses_the_link(req):
     p = Pair()
     assert p.to_pad(p.host.send(req)) == [req]
+
+
+def test_a_pad_that_dropped_a_request_can_abandon_it():
+    p = Pair(response_timeout=1.0)
+    p.handshake()
+    p.to_pad(p.host.send(m.GetStatus()))          # the pad never answers this one
+    p.host.retransmit_due(p.host.next_deadline(0.0) + 5)
+    assert [type(e) for e in drain(p.host)] == [RequestTimedOut]
+    assert p.pad.abandon_requests() == (1,)
+    p.request(m.GetStatus())
+    status = m.DeviceStatus(State.IDLE, False, False, 1, 100, "en", 0, 0, 0, False, 120, True,
+                            True)
+    assert p.answer(status) == [status]
+    with pytest.raises(LocalProtocolError):
+        p.host.abandon_requests()
+
+
+def test_unanswered_requests_are_bounded():
+    pad = TppConnection(Role.DEVICE)
+    for seq in range(40):
+        pad.receive_data(build_frame(seq, 0, MessageType.GET_INFO, b""))
+    assert len(drain(pad)) == 40
+    assert [s for s, _ in pad.pending_requests] == list(range(24, 40))
