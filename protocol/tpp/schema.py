@@ -372,9 +372,11 @@ def _record(cls: type, *subcons: Any) -> _RecordAdapter:
     return _RecordAdapter(Struct(*subcons), cls)
 
 
-_ACTIVE_KEY = _record(m.ActiveKey, "key" / KeyName, "terminate" / Bool)
-_KEY_SLOT = _record(m.KeySlot, "slot" / _RangeAdapter(u8, 1, 255), "kind" / _enum(KeyKind),
-                    "name" / Str8)
+_ACTIVE_KEY = _record(m.ActiveKey, "key" / KeyName * "key code (section 5.3)",
+                      "terminate" / Bool * "1 = this key ends the entry")
+_KEY_SLOT = _record(m.KeySlot, "slot" / _RangeAdapter(u8, 1, 255) * "slot number",
+                    "kind" / _enum(KeyKind) * "what the slot holds",
+                    "name" / Str8 * "readable slot name, e.g. aes-dukpt")
 _KEY = _record(
     Key,
     "name" / KeyName * "XFS key name, as a key code (section 5.3)",
@@ -480,8 +482,11 @@ _RESPONSE_BODIES: dict[MessageType, Construct] = {
         "mode" / _enum(State) * "the pad's mode now (IDLE or TAMPERED)"),
     MessageType.GET_INFO: _record(
         m.DeviceInfo,
-        "vendor" / Str8, "model" / Str8, "serial" / Str8, "firmware" / Str8,
-        "min_version" / VersionField, "max_version" / VersionField,
+        "vendor" / Str8 * "manufacturer", "model" / Str8 * "model name",
+        "serial" / Str8 * "serial number (also the USB iSerialNumber)",
+        "firmware" / Str8 * "firmware version",
+        "min_version" / VersionField * "lowest protocol version spoken",
+        "max_version" / VersionField * "highest protocol version spoken",
         "capabilities" / _FlagsAdapter(u16, Capability) * "capability bits (section 5.2)",
         "languages" / _TupleAdapter(Lang, max_items=16) * "u8 count, then language tags",
         "display_columns" / u8 * "0 = no display",
@@ -498,58 +503,73 @@ _RESPONSE_BODIES: dict[MessageType, Construct] = {
         m.KeyLayout),
     MessageType.GET_STATUS: _record(
         m.DeviceStatus,
-        "mode" / _enum(State), "headset" / Bool, "speaking" / Bool,
-        "volume" / u16, "rate" / u16, "lang" / Lang,
+        "mode" / _enum(State) * "the pad's mode", "headset" / Bool * "1 = headset in",
+        "speaking" / Bool * "1 = speech in progress",
+        "volume" / u16 * "current volume 1..1000", "rate" / u16 * "current speech rate %",
+        "lang" / Lang * "current language",
         "digits" / u8 * "digits in the entry buffer (count only)",
         "phase" / u8 * "1 or 2 during PIN entry/change, else 0",
         "seconds_left" / u16 * "in a timed mode, else 0",
         "pin_held" / Bool * "a completed PIN waits for GetPinBlock",
         "entries_left" / u16 * "PIN entries left in the current hour",
-        "beep_active" / Bool, "beep_inactive" / Bool),
+        "beep_active" / Bool * "KeypressBeep: active keys",
+        "beep_inactive" / Bool * "KeypressBeep: inactive keys"),
     MessageType.GET_PIN_BLOCK: _record(
         m.PinBlockReply,
-        "format" / Format, "slot" / u8,
+        "format" / Format * "format used", "slot" / u8 * "key slot used",
         "block" / _BlobAdapter((8, 16)) * "u8 length (8 or 16), then the enciphered PIN block",
         "ksn" / _BlobAdapter((0, 10, 12)) * "u8 length (0, 10 or 12), then the DUKPT KSN"),
     MessageType.LOAD_KEY: _record(
-        m.KeyLoaded, "slot" / u8,
+        m.KeyLoaded, "slot" / u8 * "key slot",
         "kcv" / _BlobAdapter((3,)) * "u8 3, then the key check value (section 6.6)"),
     MessageType.GET_KEY_INFO: _record(
-        m.KeyInfo, "slot" / u8, "kind" / _enum(KeyKind) * "NONE = empty slot",
+        m.KeyInfo, "slot" / u8 * "key slot", "kind" / _enum(KeyKind) * "NONE = empty slot",
         "kcv" / _BlobAdapter((0, 3)) * "key check value (empty for an empty slot)",
         "ksn" / _BlobAdapter((0, 10, 12)) * "next DUKPT KSN, or empty"),
-    MessageType.SPEAK: _record(m.SpeechQueued, "utterance_id" / u16),
-    MessageType.SPEAK_PROMPT: _record(m.SpeechQueued, "utterance_id" / u16),
-    MessageType.EXTEND_TIME: _record(m.TimeLeft, "seconds_left" / u16),
+    MessageType.SPEAK: _record(
+        m.SpeechQueued, "utterance_id" / u16 * "names the utterance in SpeechEnded"),
+    MessageType.SPEAK_PROMPT: _record(
+        m.SpeechQueued, "utterance_id" / u16 * "names the utterance in SpeechEnded"),
+    MessageType.EXTEND_TIME: _record(
+        m.TimeLeft, "seconds_left" / u16 * "seconds left after the extension (<= 600)"),
 }
 
 _EVENT_BODIES: dict[MessageType, Construct] = {
     MessageType.POWER_ON: _record(
         m.PowerOn, "boot_count" / u32 * "start counter (persisted, +1 per start)",
-        "reason" / _enum(ResetReason), "max_version" / VersionField),
-    MessageType.TAMPER: _record(m.Tamper, "cause" / _enum(TamperCause)),
-    MessageType.HEADSET_CHANGED: _record(m.HeadsetChanged, "inserted" / Bool),
+        "reason" / _enum(ResetReason) * "why the pad started",
+        "max_version" / VersionField * "highest protocol version spoken"),
+    MessageType.TAMPER: _record(m.Tamper, "cause" / _enum(TamperCause) * "which sensor fired"),
+    MessageType.HEADSET_CHANGED: _record(
+        m.HeadsetChanged, "inserted" / Bool * "1 = plugged in (private audio), 0 = removed"),
     MessageType.SPEECH_ENDED: _record(
-        m.SpeechEnded, "utterance_id" / u16, "how" / _enum(SpeechEnd)),
+        m.SpeechEnded, "utterance_id" / u16 * "from SpeechQueued (0 = the pad's own speech)",
+        "how" / _enum(SpeechEnd) * "why it ended"),
     MessageType.KEY_PRESSED: _record(
         m.KeyPressed, "key" / KeyName * "key code (never a digit during PIN entry/change)",
         "digits" / u8 * "entry digit count after the key acted (0 outside entry)",
-        "status" / _enum(KeyStatus)),
+        "status" / _enum(KeyStatus) * "what the press did"),
     MessageType.ENTRY_READY: _record(
-        m.EntryReady, "phase" / _RangeAdapter(u8, 1, 2), "seconds_left" / u16),
+        m.EntryReady, "phase" / _RangeAdapter(u8, 1, 2) * "1 = (first) entry, 2 = re-entry",
+        "seconds_left" / u16 * "inactivity time left"),
     MessageType.DIGIT_ENTERED: _record(
         m.DigitEntered, "digits" / _RangeAdapter(u8, 0, 12) * "digit count (never a value)",
         "accepted" / Bool * "0 = ignored, the buffer was full"),
     MessageType.PIN_ENTRY_COMPLETED: _record(
-        m.PinEntryCompleted, "how" / _enum(EntryEnd), "digits" / _RangeAdapter(u8, 0, 12),
+        m.PinEntryCompleted, "how" / _enum(EntryEnd) * "how it ended (ENTER/AUTO keep the PIN)",
+        "digits" / _RangeAdapter(u8, 0, 12) * "PIN length kept, or digits when it ended",
         "key" / OptionalKeyName * "terminating key code, 0 = none"),
     MessageType.PIN_CHANGE_COMPLETED: _record(
-        m.PinChangeCompleted, "how" / _enum(EntryEnd), "digits" / _RangeAdapter(u8, 0, 12),
+        m.PinChangeCompleted, "how" / _enum(EntryEnd) * "ENTER/AUTO = matched, MISMATCH, ...",
+        "digits" / _RangeAdapter(u8, 0, 12) * "new PIN length when matched, else 0..12",
         "key" / OptionalKeyName * "terminating key code, 0 = none"),
-    MessageType.PIN_CHANGE_MISMATCH: _record(m.PinChangeMismatch, "attempts_left" / u8),
-    MessageType.TIME_WARNING: _record(m.TimeWarning, "seconds_left" / u16),
+    MessageType.PIN_CHANGE_MISMATCH: _record(
+        m.PinChangeMismatch, "attempts_left" / u8 * "re-tries left before the change fails"),
+    MessageType.TIME_WARNING: _record(
+        m.TimeWarning, "seconds_left" / u16 * "seconds before the entry times out"),
     MessageType.TIME_EXTENDED: _record(
-        m.TimeExtended, "seconds_left" / u16, "by" / _enum(Extender)),
+        m.TimeExtended, "seconds_left" / u16 * "seconds left now",
+        "by" / _enum(Extender) * "HOST (ExtendTime) or CUSTOMER (help key)"),
 }
 
 

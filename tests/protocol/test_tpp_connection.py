@@ -450,3 +450,21 @@ def test_unanswered_requests_are_bounded():
         pad.receive_data(build_frame(seq, 0, MessageType.GET_INFO, b""))
     assert len(drain(pad)) == 40
     assert [s for s, _ in pad.pending_requests] == list(range(24, 40))
+
+
+@settings(max_examples=100)
+@given(st.lists(st.one_of(*REQUESTS.values()), min_size=1, max_size=6),
+       st.lists(st.integers(0, 4000), max_size=12), st.binary(max_size=100))
+def test_any_requests_cut_anywhere_after_garbage_reassemble(requests, cuts, garbage):
+    stream = b""
+    for seq, req in enumerate(requests):
+        stream += build_frame(seq, 0, *encode_message(req))
+    stream = garbage + stream + bytes(1100)
+    pad = TppConnection(Role.DEVICE)
+    got = []
+    points = sorted({c % (len(stream) + 1) for c in cuts})
+    for a, b in zip([0, *points], [*points, len(stream)]):
+        pad.receive_data(stream[a:b])
+        got += [e for e in drain(pad) if not isinstance(e, Resynchronised)]
+    assert got == requests
+    assert [s for s, _ in pad.pending_requests] == list(range(len(requests)))[-16:]
