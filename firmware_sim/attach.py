@@ -399,6 +399,13 @@ class _PtyServer:
                 raise ConfigurationError(
                     f"--pty-link {self._link_path} exists and is not a symlink; "
                     "refusing to replace it. Choose another path.")
+            if os.path.islink(self._link_path) and os.path.exists(self._link_path):
+                # a link left by a killed simulator dangles (its pty vanished with it); one
+                # that resolves may belong to a simulator still running
+                raise ConfigurationError(
+                    f"--pty-link {self._link_path} points to {os.path.realpath(self._link_path)}, "
+                    "which exists: another simulator may be using it. Stop it, remove the "
+                    "link, or choose another path.")
             parent = os.path.dirname(self._link_path)
             if not os.path.isdir(parent):
                 raise ConfigurationError(f"cannot create the pty link {self._link_path}: "

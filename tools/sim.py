@@ -137,14 +137,22 @@ def _serve_with(kind: str, options: dict[str, str], opts: argparse.Namespace, ou
             ready_line["baudrate"] = baudrate
         ready_line["options"] = {k: v for k, v in options.items() if k != "state"}
         out(ready_line)
-        with held_lock:
+        with held_lock:  # held while the backlog goes out, so newer events wait their turn
+            for event in held:
+                out(event)
+            held.clear()
             ready = True
-            backlog, held[:] = list(held), []
-        for event in backlog:
-            out(event)
         reason = _command_loop(runner, out, stopper)
-    finally:
+    except BaseException:
         runner.stop()
+        raise
+    try:
+        runner.stop()
+    except Exception as exc:  # noqa: BLE001 - e.g. the state file could not be written
+        message = f"stopping the {kind} simulator failed: {type(exc).__name__}: {exc}"
+        out({"event": "error", "source": "runner", "message": message})
+        print(f"tactile sim: {message}", file=sys.stderr)
+        return 1
     out({"event": "stopped", "reason": reason})
     return 0
 

@@ -331,6 +331,16 @@ def test_pty_link_is_replaced_if_stale_and_removed_on_stop(tmp_path):
     assert not os.path.lexists(link)
 
 
+def test_pty_link_of_a_live_simulator_is_not_taken_over(tmp_path):
+    link = str(tmp_path / "busy")
+    with DeviceRunner(EchoDevice()) as first, DeviceRunner(EchoDevice()) as second:
+        first.serve_pty(link)
+        with pytest.raises(ConfigurationError, match="another simulator may be using it"):
+            second.serve_pty(link)
+        target = os.path.realpath(link)
+    assert not os.path.lexists(link) and target.startswith("/dev/pts/")
+
+
 def test_pty_without_link_returns_the_pty_path():
     with DeviceRunner(EchoDevice()) as runner:
         path = runner.serve_pty()

@@ -224,6 +224,17 @@ def test_a_busy_tcp_port_is_a_plain_error(spawn):
         blocker.close()
 
 
+def test_a_state_that_cannot_be_saved_is_reported(spawn, tmp_path):
+    sim = spawn("echo", "--pty-link", str(tmp_path / "e"),
+                "--state", str(tmp_path / "missing-dir" / "state.json"))
+    assert sim.line()["event"] == "ready"
+    assert sim.terminate() == 1
+    error = sim.until(lambda e: e.get("event") == "error")
+    assert "stopping the echo simulator failed" in error["message"]
+    assert "No such file or directory" in sim.proc.stderr.read().decode()
+    assert not os.path.lexists(tmp_path / "e")
+
+
 def test_help_lists_the_kind_options(spawn):
     sim = spawn("echo", "--help")
     assert sim.proc.wait(15) == 0
