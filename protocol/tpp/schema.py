@@ -543,7 +543,7 @@ _EVENT_BODIES: dict[MessageType, Construct] = {
     MessageType.HEADSET_CHANGED: _record(
         m.HeadsetChanged, "inserted" / Bool * "1 = plugged in (private audio), 0 = removed"),
     MessageType.SPEECH_ENDED: _record(
-        m.SpeechEnded, "utterance_id" / u16 * "from SpeechQueued (0 = the pad's own speech)",
+        m.SpeechEnded, "utterance_id" / u16 * "from SpeechQueued, or the pad's own speech",
         "how" / _enum(SpeechEnd) * "why it ended"),
     MessageType.KEY_PRESSED: _record(
         m.KeyPressed, "key" / KeyName * "key code (never a digit during PIN entry/change)",
