@@ -875,6 +875,13 @@ class FingerprintReader:
         self._check_slot(slot)
         if not isinstance(count, int) or count < 1:
             raise ConfigurationError(f"count must be 1 or more, not {count!r}")
+        capacity = self._ensure_parameters().capacity
+        if slot + count > capacity:
+            # the module would answer 10 "delete failed", which reads like a flash fault
+            raise SlotError(
+                f"cannot delete slots {slot}..{slot + count - 1}: the library of the fingerprint "
+                f"module on {self._where()} has slots 0..{capacity - 1}; nothing was deleted.",
+                code=None, meaning="slot out of range")
         self._ok(_I.DELETE_CHAR, {"start": slot, "count": count})
 
     @_locked
