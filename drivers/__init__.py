@@ -73,3 +73,37 @@ __all__ += [
     "FingerTimeoutError", "LibraryFullError", "MergeError", "PasswordError", "SlotError",
     "UnsupportedError",
 ]
+
+# tactile PIN pads (drivers/pinpad): the pad, its sessions, events and errors
+from drivers.pinpad import (
+    Completed,
+    Completion,
+    DeviceDisconnectedError,
+    DigitAccepted,
+    EntryReady,
+    ExploreSession,
+    HeadsetInserted,
+    HeadsetRemoved,
+    KeyPressed,
+    KeyRejected,
+    PadEvent,
+    PadRestarted,
+    PadRestartedError,
+    PinBlock,
+    PinChangeSession,
+    PinEntrySession,
+    PinMismatch,
+    SpeechEnded,
+    TactilePinPad,
+    TamperDetected,
+    TimeExtended,
+    TimeWarning,
+)
+
+__all__ += [
+    "TactilePinPad", "PinEntrySession", "PinChangeSession", "ExploreSession", "PinBlock",
+    "Completion", "PadEvent", "EntryReady", "DigitAccepted", "KeyPressed", "KeyRejected",
+    "TimeWarning", "TimeExtended", "PinMismatch", "Completed", "HeadsetInserted",
+    "HeadsetRemoved", "SpeechEnded", "TamperDetected", "PadRestarted",
+    "DeviceDisconnectedError", "PadRestartedError",
+]

@@ -52,6 +52,16 @@ _POLL = 0.05
 _READ_CHUNK = 4096
 
 
+def _loggable(request: m.Request) -> dict:
+    """describe() with the PAN masked (PCI DSS: at most the first 6 and last 4 digits)."""
+    out = describe(request)
+    pan = out.get("customer_data")
+    if isinstance(pan, str) and pan:
+        out["customer_data"] = pan[:6] + "*" * max(0, len(pan) - 10) + pan[-4:] \
+            if len(pan) > 10 else "*" * len(pan)
+    return out
+
+
 class DeviceDisconnectedError(TransportError):
     """The link to the pad went away (cable pulled, pad powered off, port closed).
 
@@ -118,7 +128,8 @@ class _Link:
                 self._call = call
                 try:
                     out = self.conn.send(request)
-                    _log.debug("host->pad %s", describe(request))
+                    if _log.isEnabledFor(logging.DEBUG):
+                        _log.debug("host->pad %s", _loggable(request))
                     self._write(out)
                 except TactileError as exc:
                     self._call = None

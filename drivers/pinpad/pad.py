@@ -177,6 +177,7 @@ class TactilePinPad:
         self._layout: Layout | None = None
         self._info: m.DeviceInfo | None = None
         self._needs_hello = True
+        self._opening = True
         self._closed = False
         self.version: Version | None = None
         self.boot_count: int | None = None
@@ -238,13 +239,21 @@ class TactilePinPad:
                      timeout_text=self._timeout_text)
 
     def _timeout_text(self, what: str, seconds: float) -> str:
-        speed = f"{self.baudrate} baud" if self.baudrate else "USB"
         version = f"TPP {self.version}" if self.version else f"TPP {PROTOCOL_VERSION} offered"
+        if isinstance(self.transport, SerialTransport):
+            where = f"{self.transport.baudrate} baud, {version}"
+            check = ("power and cable (TX/RX crossed?), the baud rate (the pad's default is "
+                     f"{DEFAULT_BAUDRATE}; `tactile list` shows the ports), that no console or other "
+                     "program holds the port")
+        elif self.target.lower().startswith("usb:"):
+            where = f"USB, {version}"
+            check = ("the USB cable and the pad's power (`tactile list` shows the USB devices), "
+                     "that no other program has the pad open")
+        else:
+            where = version
+            check = "that the other end of the link is a running TPP PIN pad"
         return (f"no reply from the PIN pad on {self.transport.description} within {seconds:.1f} s "
-                f"to {what} ({speed}, {version}). Check: the pad's power and cable (on serial, "
-                f"TX/RX crossed and the baud rate: {speed}; `tactile list` shows ports and USB "
-                "devices), that no console or other program holds the port, and that the "
-                "device is a TPP PIN pad.")
+                f"to {what} ({where}). Check: {check}; and that the device is a TPP PIN pad.")
 
     # ------------------------------------------------------------------ context manager
     def __enter__(self) -> "TactilePinPad":
@@ -319,8 +328,10 @@ class TactilePinPad:
             if isinstance(msg, m.HeadsetChanged):
                 self.headset = msg.inserted
             if isinstance(msg, m.PowerOn):
-                self._needs_hello = True
                 self.boot_count = msg.boot_count
+                if self._opening:
+                    return  # the power-up that precedes our Hello: nothing was lost
+                self._needs_hello = True
             if isinstance(event, (HeadsetInserted, HeadsetRemoved, PadRestarted, TamperDetected)):
                 self._status.append(event)
                 self._status_ready.notify_all()
@@ -344,7 +355,15 @@ class TactilePinPad:
                 self._session = None
 
     def _hello(self) -> None:
-        self.transport.reset_input()
+        with self._lock:
+            self._opening = True
+        try:
+            self._negotiate()
+        finally:
+            with self._lock:
+                self._opening = False
+
+    def _negotiate(self) -> None:
         hello = m.Hello(min_version=PROTOCOL_VERSION, max_version=PROTOCOL_VERSION,
                         session=self._rng.getrandbits(32), host=self._host_name)
         reply = self._link.request(hello, self.timeout)
