@@ -17,7 +17,8 @@ Sans-I/O, h11 style; the same code runs in the host (driver) and in the pad (sim
 Connection (``protocol.tpp.connection``):
 
 * ``TppConnection(role, *, baudrate=None, ack_timeout=None, max_retries=3,
-  response_timeout=3.0)``; ``role`` is ``Role.HOST`` or ``Role.DEVICE``.
+  response_timeout=3.0, initial_seq=0)``; ``role`` is ``Role.HOST`` or ``Role.DEVICE``
+  (a host SHOULD send Hello first; ``initial_seq`` random makes even a first GetInfo unique).
 * ``receive_data(bytes) -> None``; ``next_event() -> TppEvent | NEED_DATA``;
   ``send(message) -> bytes`` (assigns the sequence number; a frame waits while an earlier one
   is unacknowledged: stop-and-wait); ``data_to_send() -> bytes`` (ACKs, released frames);

@@ -67,6 +67,7 @@ __all__ = [
     "ACK_TIMEOUT",
     "MAX_RETRIES",
     "RESPONSE_TIMEOUT",
+    "DUPLICATE_WINDOW",
     "ack_timeout_for",
 ]
 
@@ -78,6 +79,9 @@ MAX_RETRIES = 3
 RESPONSE_TIMEOUT = 3.0
 _ACK_FRAME_SIZE = FRAME_OVERHEAD + 2
 _RECENT_EXPIRED = 32
+#: seconds after which a receiver forgets the last accepted (SEQ, CRC): longer than any
+#: sender's whole retransmission span (4 transmissions of a 1033-byte frame at 9600 baud)
+DUPLICATE_WINDOW = 6.0
 _MAX_UNANSWERED = 16
 
 
@@ -420,7 +424,7 @@ class TppConnection:
 
     def __init__(self, role: Role, *, baudrate: int | None = None,
                  ack_timeout: float | None = None, max_retries: int = MAX_RETRIES,
-                 response_timeout: float = RESPONSE_TIMEOUT) -> None:
+                 response_timeout: float = RESPONSE_TIMEOUT, initial_seq: int = 0) -> None:
         if not isinstance(role, Role):
             raise LocalProtocolError(f"role must be Role.HOST or Role.DEVICE, not {role!r}")
         self.role = role
@@ -438,8 +442,11 @@ class TppConnection:
         self._skipped = 0
         self._events: deque[TppEvent | ProtocolError] = deque()
         self._out = bytearray()
-        self._tx_seq = 0
+        if not 0 <= initial_seq <= 0xFF:
+            raise LocalProtocolError(f"initial_seq must be 0..255, not {initial_seq!r}")
+        self._tx_seq = initial_seq
         self._last_rx: tuple[int, int] | None = None
+        self._last_rx_at: float | None = None
         self._outstanding: _Outgoing | None = None
         self._queue: deque[_Outgoing] = deque()
         # HOST: requests awaiting a response; DEVICE: requests the pad must still answer
@@ -519,6 +526,9 @@ class TppConnection:
         (event :class:`DeliveryFailed`) and a request without response after
         ``response_timeout`` (event :class:`RequestTimedOut`)."""
         self._arm(now)
+        if self._last_rx_at is not None and now >= self._last_rx_at + DUPLICATE_WINDOW:
+            # no retransmission of that frame can still come: a new session may reuse its bytes
+            self._last_rx = self._last_rx_at = None
         o = self._outstanding
         if o is not None and o.deadline is not None and now >= o.deadline:
             if o.attempts > self.max_retries:
@@ -611,6 +621,8 @@ class TppConnection:
             self._transmit(self._queue.popleft())
 
     def _arm(self, now: float) -> None:
+        if self._last_rx is not None and self._last_rx_at is None:
+            self._last_rx_at = now
         o = self._outstanding
         if o is not None and o.deadline is None:
             o.deadline = now + self._timeout_for(o.frame)
@@ -669,6 +681,7 @@ class TppConnection:
             self.stats.duplicates += 1
             return
         self._last_rx = (seq, crc)
+        self._last_rx_at = None
         self._deliver(seq, ref, type_byte, payload)
 
     def _on_ack(self, ref: int, payload: bytes) -> None:

@@ -468,3 +468,26 @@ def test_any_requests_cut_anywhere_after_garbage_reassemble(requests, cuts, garb
         got += [e for e in drain(pad) if not isinstance(e, Resynchronised)]
     assert got == requests
     assert [s for s, _ in pad.pending_requests] == list(range(len(requests)))[-16:]
+
+
+def test_duplicate_memory_expires_so_a_new_session_may_repeat_bytes():
+    pad = TppConnection(Role.DEVICE)
+    probe = build_frame(0, 0, MessageType.GET_INFO, b"")   # a probe tool's first frame
+    pad.receive_data(probe)
+    assert drain(pad) == [m.GetInfo()]
+    pad.retransmit_due(100.0)                              # the pad's timers run at t=100
+    pad.receive_data(probe)                                # a retransmission: duplicate
+    assert drain(pad) == []
+    pad.retransmit_due(103.0)
+    pad.receive_data(probe)
+    assert drain(pad) == []
+    pad.retransmit_due(106.5)                              # 6 s after it first arrived
+    pad.receive_data(probe)                                # the same tool, run again
+    assert drain(pad) == [m.GetInfo()]
+
+
+def test_initial_seq():
+    host = TppConnection(Role.HOST, initial_seq=200)
+    assert split_frames(host.send(m.GetInfo()))[0][3] == 200
+    with pytest.raises(LocalProtocolError):
+        TppConnection(Role.HOST, initial_seq=256)
