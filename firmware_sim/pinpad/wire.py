@@ -148,7 +148,9 @@ class PadWire:
             except BadMessageError as exc:
                 self._trace_note(error=str(exc), seq=exc.seq)
                 self._write(self.conn.data_to_send())
-                if not self.dev.faults.no_reply:
+                if self.dev.faults.no_reply:
+                    self.conn.abandon_requests(exc.seq)
+                else:
                     self._send(m.Refused(exc.message_type, exc.result))
                 continue
             except RemoteProtocolError as exc:
@@ -159,7 +161,11 @@ class PadWire:
             if isinstance(item, m.Request):
                 self._trace("host->device", item)
                 self._write(self.conn.data_to_send())  # the ACK goes out first
-                if not self.dev.faults.no_reply:
+                if self.dev.faults.no_reply:
+                    # the pad's firmware "hangs": the request is acknowledged, then lost (it
+                    # must not be answered later by a response meant for a newer request)
+                    self.conn.abandon_requests()
+                else:
                     self._handle(item)
             elif isinstance(item, (Resynchronised, DeliveryFailed)):
                 self._link_note(item)

@@ -433,9 +433,14 @@ def test_faults_dead_key_speech_fail_no_reply():
     assert pad.command("pad-fault")["active"] == {}
     pad.command("pad-fault no-reply")
     start = len(pad.received)
-    pad.host.send(m.GetStatus())
+    pad.device.receive(pad.host.send(m.GetStatus()))
     pad.pump()
-    assert not pad.of(m.Response, start)
+    assert pad.host.stats.retransmissions == 0  # acknowledged ...
+    assert not pad.of(m.Response, start)  # ... but never answered
+    pad.command("pad-fault clear")  # the lost request is never answered late
+    status = pad.request(m.GetStatus())
+    assert isinstance(status, m.DeviceStatus)
+    assert pad.of(m.Response, start) == [status]
     bad = pad.device.command  # unknown commands are refused with a plain message
     with pytest.raises(Exception) as info:
         bad("pad-fault melt")
