@@ -26,8 +26,9 @@ Connection (``protocol.tpp.connection``):
   ``check_request(request) -> ResultCode`` (DEVICE: the protocol's verdict in this mode);
   ``abandon_requests(seq=None) -> tuple[int, ...]`` (DEVICE: forget requests it will never
   answer, e.g. a simulated no-reply fault; else the next response would answer the stale one);
-  attributes ``state`` (``State``), ``version``, ``peer_max_payload``, ``stats``,
-  ``pending_requests``, ``idle``.
+  attributes ``state`` (``State``), ``mode_known`` (HOST: False until HelloReply,
+  DeviceStatus, PowerOn or Tamper; pad messages are not judged before), ``version``,
+  ``peer_max_payload``, ``stats``, ``pending_requests``, ``idle``.
 * Link events: ``Resynchronised(skipped)``, ``DeliveryFailed(seq, message, attempts)``,
   ``RequestTimedOut(seq, request)``, ``LateResponse(request_seq, message)``.
 * Errors: ``BadMessageError(RemoteProtocolError)`` (intact frame, bad message: ``.seq``,

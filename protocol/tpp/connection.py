@@ -433,6 +433,9 @@ class TppConnection:
         self.max_retries = max_retries
         self.response_timeout = response_timeout
         self.state = State.STARTING
+        # a pad knows its mode from its first frame; a host that opens a link to a pad that may
+        # be mid-session learns it only from HelloReply, DeviceStatus, PowerOn or Tamper
+        self._mode_known = role is Role.DEVICE
         #: protocol version agreed by Hello (None before)
         self.version: Version | None = None
         #: the largest payload the peer accepts (the pad announces it in HelloReply)
@@ -577,6 +580,12 @@ class TppConnection:
         """(seq, request): HOST - awaiting a response; DEVICE - still to be answered
         (request None when it could not be decoded)."""
         return tuple((p.seq, p.request) for p in self._pending.values())
+
+    @property
+    def mode_known(self) -> bool:
+        """HOST: False until a HelloReply, DeviceStatus, PowerOn or Tamper told us the pad's
+        mode; until then pad messages are not checked against the state table."""
+        return self._mode_known
 
     @property
     def idle(self) -> bool:
@@ -767,6 +776,10 @@ class TppConnection:
         who = "this pad" if local else "the pad"
         if isinstance(message, m.Refused):
             return
+        if not self._mode_known:
+            if not isinstance(message, (m.HelloReply, m.DeviceStatus, m.PowerOn, m.Tamper)):
+                return  # a host that just opened the link cannot judge the pad's mode yet
+            self._mode_known = True
         if isinstance(message, m.Response):
             rtype = MessageType(request_type)
             if self.state not in ALLOWED[rtype]:

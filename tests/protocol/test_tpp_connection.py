@@ -491,3 +491,23 @@ def test_initial_seq():
     assert split_frames(host.send(m.GetInfo()))[0][3] == 200
     with pytest.raises(LocalProtocolError):
         TppConnection(Role.HOST, initial_seq=256)
+
+
+def test_a_host_joining_a_running_pad_learns_its_mode_before_judging():
+    host = TppConnection(Role.HOST)
+    assert not host.mode_known
+    # the pad (mid-session from an earlier host connection) reports a help key press
+    t, payload = encode_message(m.KeyPressed("help", 0, m.KeyStatus.INACTIVE))
+    host.receive_data(build_frame(17, 0, t, payload))
+    assert drain(host) == [m.KeyPressed("help", 0, m.KeyStatus.INACTIVE)]
+    frame = host.send(m.GetStatus())
+    status = m.DeviceStatus(State.PIN_ENTRY, False, False, 1, 100, "en", 2, 1, 40, False, 119,
+                            True, True)
+    t, payload = encode_message(status)
+    host.receive_data(build_frame(18, split_frames(frame)[0][3], t, payload))
+    assert drain(host) == [status]
+    assert host.mode_known and host.state is State.PIN_ENTRY
+    t, payload = encode_message(m.KeyPressed("four"))
+    host.receive_data(build_frame(19, 0, t, payload))
+    with pytest.raises(RemoteProtocolError):
+        host.next_event()
