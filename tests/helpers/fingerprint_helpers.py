@@ -68,3 +68,40 @@ def open_reader(kind: str, runner: DeviceRunner, tmp_path, **options) -> Iterato
         yield reader
     finally:
         reader.close()
+
+
+class AutoCustomer:
+    """A customer who needs no prompts (for tests of programs whose events we cannot see, such
+    as the CLI): the finger rests on the sensor until a scan of it was processed (the module
+    sees Img2Tz), is lifted then, and comes back when the reader polls again (GenImg).
+
+    Needs a runner started with ``trace="1"``.  Use as a context manager.
+    """
+
+    def __init__(self, runner: DeviceRunner, finger: int = 1, quality: int = 95) -> None:
+        self.runner = runner
+        self.finger = finger
+        self.quality = quality
+        self.lifted = False
+        self._unsubscribe = None
+
+    def __enter__(self) -> "AutoCustomer":
+        assert self.runner.command(f"place {self.finger} {self.quality}")["ok"]
+        self._unsubscribe = self.runner.subscribe(self._on_event)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        self.runner.command("lift")
+
+    def _on_event(self, event: dict) -> None:
+        if event.get("event") != "trace" or event.get("dir") != "host->device":
+            return
+        instruction = event.get("instruction")
+        if instruction == "IMG2TZ" and not self.lifted:
+            self.lifted = True
+            self.runner.command("lift")
+        elif instruction == "GEN_IMG" and self.lifted:
+            self.lifted = False
+            self.runner.command(f"place {self.finger} {self.quality}")
