@@ -133,21 +133,16 @@ def run(args: argparse.Namespace) -> int:
         if console is not None:
             info = pad.info()
             console.print(f"[bold]{info.vendor} {info.model}[/] serial {info.serial}, "
-                          f"firmware {info.firmware}, TPP {pad.version} on {pad.target}")
+                          f"firmware {info.firmware}, TPP {pad.version}", soft_wrap=True)
+            console.print(f"on {pad.target}", soft_wrap=True)
         with pad.pin_entry(min_len=args.min_len, max_len=args.max_len, pan=args.pan,
                            block_format=args.block_format, timeout=args.time_limit,
                            prompt=prompt, prompt_args=prompt_args, lang=args.lang) as entry:
             for event in entry:
                 if console is not None:
                     _show(console, event, args.max_len)
+        # the pad itself speaks the closing prompt (complete / cancelled / time is up)
         completion = entry.completion
-        closing = {Completion.ENTER: PromptId.ENTRY_COMPLETE, Completion.AUTO:
-                   PromptId.ENTRY_COMPLETE, Completion.CANCEL: PromptId.ENTRY_CANCELLED}
-        if completion in closing:
-            try:
-                pad.speak_prompt(closing[completion], lang=args.lang)
-            except DeviceError:
-                pass  # a pad without speech still gave the block; the prompt is a courtesy
     status = STATUS.get(completion)  # type: ignore[arg-type]
     if status is None:
         raise DeviceError(f"the PIN entry ended with {completion} (the pad's fault or a "
