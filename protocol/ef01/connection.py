@@ -374,21 +374,21 @@ class Connection:
         self._skip_reasons.clear()
         return ev
 
-    def _frame_at(self, pos: int) -> int | None:
-        """Length of a complete, checksum-valid frame at ``pos``; 0 if it is certainly not a
-        frame; None if more bytes are needed to tell."""
+    def _frame_at(self, pos: int) -> int | str | None:
+        """Length of a complete, checksum-valid frame at ``pos``; a reason (str) if it is
+        certainly not one; None if more bytes are needed to tell."""
         buf = self._buf
         if len(buf) - pos < HEADER_SIZE:
             return None
         length = (buf[pos + 7] << 8) | buf[pos + 8]
         if buf[pos + 6] not in _PACKET_IDS or not 3 <= length <= MAX_CONTENT + 2:
-            return 0
+            return _FALSE_HEADER
         total = HEADER_SIZE + length
         if len(buf) - pos < total:
             return None
         body_end = pos + total - 2
         if (sum(buf[pos + 6:body_end]) & 0xFFFF) != ((buf[body_end] << 8) | buf[body_end + 1]):
-            return 0
+            return _BAD_CHECKSUM
         return total
 
     def _step(self) -> list[Event] | None:
@@ -408,20 +408,20 @@ class Connection:
                 end = h if h > 0 else end
             if end == 0:
                 return None
-            self._skip(buf[:end], "stray bytes")
+            self._skip(buf[:end], _STRAY)
             del buf[:end]
             return []
         size = self._frame_at(0)
-        if size == 0:
-            self._skip(buf[:2], "false header or corrupted frame")
+        if isinstance(size, str):
+            self._skip(buf[:2], size)
             del buf[:2]
             return []
         if size is None:
             # a complete valid frame further on proves this header false (frames never overlap)
             pos = buf.find(HEADER, 2)
             while pos > 0:
-                if self._frame_at(pos):
-                    self._skip(buf[:pos], "false header or truncated frame")
+                if isinstance(self._frame_at(pos), int):
+                    self._skip(buf[:pos], _TRUNCATED)
                     del buf[:pos]
                     return []
                 pos = buf.find(HEADER, pos + 1)
@@ -606,6 +606,11 @@ class Connection:
 
 
 _PACKET_IDS = frozenset(int(p) for p in PacketId)
+# Skipped.reason texts: what a technician should suspect
+_STRAY = "stray bytes (line noise, wrong baud rate, a console on the UART, or a lost frame's tail)"
+_FALSE_HEADER = "false header (EF 01 inside garbage)"
+_BAD_CHECKSUM = "bad checksum (a corrupted frame: check wiring, ground and baud rate)"
+_TRUNCATED = "truncated frame or false header (bytes were lost)"
 
 
 def _same(a: Instruction | int | None, b: Instruction | int | None) -> bool:
