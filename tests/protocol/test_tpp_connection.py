@@ -33,7 +33,7 @@ from protocol.tpp.codes import (
     State,
 )
 from protocol.tpp.connection import ack_timeout_for
-from test_tpp_strategies import EVENTS, REQUESTS
+from test_tpp_strategies import EVENTS, REQUESTS, RESPONSES, request_type_for
 
 
 def drain(conn: TppConnection) -> list:
@@ -511,3 +511,59 @@ def test_a_host_joining_a_running_pad_learns_its_mode_before_judging():
     host.receive_data(build_frame(19, 0, t, payload))
     with pytest.raises(RemoteProtocolError):
         host.next_event()
+
+
+@settings(max_examples=100)
+@given(st.lists(st.one_of(*EVENTS.values()), min_size=1, max_size=6),
+       st.lists(st.integers(0, 2000), max_size=10))
+def test_any_events_cut_anywhere_reassemble(events, cuts):
+    # a host that has not learnt the pad's mode yet judges nothing, so any event sequence goes
+    events = [e for e in events if not isinstance(e, (m.PowerOn, m.Tamper))] or events[:1]
+    stream = _event_frames(events)
+    host = TppConnection(Role.HOST)
+    got = []
+    points = sorted({c % (len(stream) + 1) for c in cuts})
+    for a, b in zip([0, *points], [*points, len(stream)]):
+        host.receive_data(stream[a:b])
+        got += drain(host)
+    assert got == events
+
+
+@settings(max_examples=100)
+@given(st.lists(st.one_of(*RESPONSES.values()), min_size=1, max_size=5),
+       st.lists(st.integers(0, 2000), max_size=10))
+def test_any_responses_cut_anywhere_reassemble(responses, cuts):
+    # the host has not learnt the pad's mode (no HelloReply / DeviceStatus here), so the state
+    # table does not judge these: this test is about framing and request matching
+    responses = [r for r in responses if not isinstance(r, (m.HelloReply, m.DeviceStatus))] \
+        or [m.TimeLeft(5)]
+    host = TppConnection(Role.HOST)
+    stream = b""
+    for i, response in enumerate(responses):
+        rtype = request_type_for(response)
+        request = m.REQUEST_CLASSES[MessageType(rtype)]
+        host.send(_sample_request(request))
+        host.receive_data(build_frame(0, i, 0, ack_payload_of(host, i)))  # ACK it: next goes
+        stream += build_frame(i, i, *encode_message(response, rtype))
+    got = []
+    points = sorted({c % (len(stream) + 1) for c in cuts})
+    for a, b in zip([0, *points], [*points, len(stream)]):
+        host.receive_data(stream[a:b])
+        got += drain(host)
+    assert got == responses
+    assert host.idle
+
+
+def _sample_request(cls: type) -> m.Request:
+    samples = {m.GetKeyInfo: m.GetKeyInfo(1), m.DeleteKey: m.DeleteKey(1),
+               m.LoadKey: m.LoadKey(1, m.LoadKind.AES_FIXED, bytes(16)),
+               m.Speak: m.Speak("x"), m.SpeakPrompt: m.SpeakPrompt(16),
+               m.Display: m.Display("x")}
+    return samples.get(cls) or cls()
+
+
+def ack_payload_of(host: TppConnection, seq: int) -> bytes:
+    """The ACK payload for the host's outstanding frame (white-box: its CRC)."""
+    outstanding = host._outstanding
+    assert outstanding is not None and outstanding.seq == seq
+    return outstanding.crc.to_bytes(2, "big")
