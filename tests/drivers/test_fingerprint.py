@@ -207,3 +207,28 @@ def test_settings_that_apply_at_once_on_r503(tmp_path):
             assert reader.parameters().baudrate == 57600     # still the old rate until power-up
     finally:
         runner.stop()
+
+
+TELLER_EXAMPLE = '''
+from drivers import FingerprintReader, LiftFinger, PlaceFinger
+
+with FingerprintReader.open("sim://fingerprint?model=r503") as reader:
+    module = reader.transport.serial.simulator          # the simulated module's control line
+    def customer(event):                                 # plays the customer: prints the prompt, obeys it
+        print(event)
+        if isinstance(event, PlaceFinger): module.command("place 3 90")
+        if isinstance(event, LiftFinger): module.command("lift")
+    template = reader.enroll(on_event=customer)
+    result = reader.verify(template, on_event=customer)
+    print(result.matched, result.score)
+'''
+
+
+def test_the_ten_line_teller_example_works(capsys):
+    """The README's teller example, verbatim: enroll and verify against sim:// in ten lines."""
+    exec(compile(TELLER_EXAMPLE, "<teller example>", "exec"), {})
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "Place your finger on the sensor (1 of 2)."
+    assert "Enrollment complete." in lines
+    matched, score = lines[-1].split()
+    assert matched == "True" and int(score) > 0
