@@ -94,7 +94,7 @@ def test_spec_names_every_message():
 
 def test_appendix_vectors_are_right():
     """Every vector in SPEC Appendix A, recomputed with protocol.dukpt / protocol.pinblock."""
-    appendix = SPEC[SPEC.index("## Appendix A."):SPEC.index("## 13.")]
+    appendix = SPEC[SPEC.index("## Appendix A."):]
 
     def row(what: str) -> str:
         line = next(x for x in appendix.splitlines() if x.startswith(f"| {what} |"))
