@@ -190,7 +190,6 @@ class FingerprintReader:
         self._conn = Connection(Role.HOST, address=address, model=table, baudrate=self._baudrate)
         self._params: SystemParameters | None = None
         self._product: ProductInfo | None | bool = False   # False = not probed yet
-        self._sensor_check: bool | None = None
         self._refresh_params = False
         #: bytes skipped while hunting for frames (noise, power-up bytes), for diagnostics
         self.stray_bytes = 0
@@ -238,7 +237,6 @@ class FingerprintReader:
             self._conn.reset()
             self._conn.packet_size = 128
             self._product = False
-            self._sensor_check = None
             # A module that is still powering up (ZFM: 0.5 s) loses commands: ask again at the
             # protocol's own reply deadline instead of the user's floor, until the floor is over.
             start = self._clock()
@@ -487,7 +485,9 @@ class FingerprintReader:
         """Run a download (DownChar, DownImage): the ack, then our data packets; no answer."""
         if not data:
             raise ConfigurationError(f"{instruction.name} needs data; an empty template is not one")
-        self._ensure_parameters()
+        # The packets must have the module's active size, which a power cycle we may not have
+        # seen (R30x modules announce none) can have changed: ask, it costs one short exchange.
+        self._read_parameters()
         self._ok(instruction, params)
         self._write(self._conn.send(DataTransfer(instruction, bytes(data))))
 
@@ -607,13 +607,12 @@ class FingerprintReader:
         count = self.template_count()
         product = self._product_info()
         firmware = algorithm = None
-        has_check = False
-        if product is not None:
+        if product is not None:     # version strings exist on the same (R503-class) firmware
             fw = self._probe(_I.GET_FW_VER)
             firmware = _text(fw.fields["version"]) if fw is not None and fw.ok else None
             alg = self._probe(_I.GET_ALG_VER)
             algorithm = _text(alg.fields["version"]) if alg is not None and alg.ok else None
-            has_check = True
+        has_check = self._probe(_I.CHECK_SENSOR) is not None
         width, height = self._image_size()
         if product is not None:
             model = product.model

@@ -23,6 +23,7 @@ from drivers.fingerprint import (
     UnsupportedError,
 )
 from fingerprint_helpers import ATTACH_POINTS, Customer, new_runner, open_reader
+from drivers.transport import Transport
 from protocol.errors import DeviceError
 
 
@@ -232,3 +233,43 @@ def test_the_ten_line_teller_example_works(capsys):
     assert "Enrollment complete." in lines
     matched, score = lines[-1].split()
     assert matched == "True" and int(score) > 0
+
+
+class CountingTransport(Transport):
+    """Wraps a transport and counts the reads the driver makes."""
+
+    def __init__(self, inner: Transport) -> None:
+        self.inner = inner
+        self.description = inner.description
+        self.reads = 0
+        self.bytes = 0
+
+    def write(self, data: bytes) -> None:
+        self.inner.write(data)
+
+    def read(self, max_bytes: int, timeout: float) -> bytes:
+        self.reads += 1
+        data = self.inner.read(max_bytes, timeout)
+        self.bytes += len(data)
+        return data
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_reads_in_bulk_not_byte_by_byte(tmp_path):
+    runner = new_runner("r307")
+    try:
+        counting = CountingTransport(runner.loopback())
+        with FingerprintReader.open(counting, close_transport=True) as reader:
+            runner.command("place 1 95")
+            reader.image()
+            runner.command("lift")
+            before_reads, before_bytes = counting.reads, counting.bytes
+            image = reader.image(capture=False)
+            reads, received = counting.reads - before_reads, counting.bytes - before_bytes
+        assert image.size == (256, 288)
+        assert received == 12 + 288 * 139                 # the ack and 288 data packets
+        assert reads <= 2 * 288 + 2                       # about one read per packet at most
+    finally:
+        runner.stop()
