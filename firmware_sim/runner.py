@@ -264,6 +264,8 @@ class DeviceRunner:
                     reply = self._replug(words)
                 elif head == "fault":
                     reply = self._fault(words)
+                elif head == "help" and len(words) == 1:
+                    reply = self._help()
                 else:
                     reply = self._device_command(line.strip())
             self._wake()
@@ -568,6 +570,16 @@ class DeviceRunner:
             if left > 0:
                 active["stall_s"] = round(left, 3)
         return active
+
+    def _help(self) -> dict[str, Any]:
+        """The model's help (if it has one) plus the runner's own commands."""
+        try:
+            reply = dict(self._device_command("help"))
+        except TactileError:
+            reply = {"ok": True, "command": "help"}
+        reply["runner_commands"] = ["power-cycle", "unplug", "replug", "fault: list active faults"] + [
+            f"fault {text}" for text in FAULTS.values()]
+        return reply
 
     def _device_command(self, line: str) -> dict[str, Any]:
         reply = self.device.command(line)

@@ -104,6 +104,13 @@ def test_bad_commands_answer_errors_never_raise(echo):
     assert "between" in runner.command("fault drop -1")["error"]
 
 
+def test_help_lists_the_runner_commands_after_the_model_help(echo):
+    runner, _, _ = echo
+    reply = runner.command("help")   # the echo model has no help: the runner's still shows
+    assert reply["ok"] is True and "power-cycle" in reply["runner_commands"]
+    assert any(line.startswith("fault split") for line in reply["runner_commands"])
+
+
 def test_power_cycle_drops_in_flight_bytes_and_powers_on(echo):
     runner, device, events = echo
     clockless = runner.command("fault stall 30")  # hold output so it is in flight
