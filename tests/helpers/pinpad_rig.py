@@ -27,15 +27,17 @@ PAN = "4111111111111111"
 _names = itertools.count(1)
 
 
-def new_runner(layout: str = "telephone", clock: Any = None, **options: str) -> DeviceRunner:
-    """A started runner with a simulated pad (seeded, no state file)."""
+def new_runner(layout: str = "telephone", clock: Any = None, *, start: bool = True,
+               **options: str) -> DeviceRunner:
+    """A runner with a simulated pad (seeded, no state file), started unless ``start`` False."""
     opts = {"layout": layout, "seed": "7", **options}
     name = f"pad-test-{next(_names)}"
     if clock is None:
         runner = create_runner("pinpad", opts, name=name)
     else:  # an injected clock: the pad's time limits pass when the test says so
         runner = DeviceRunner(registry.create_device("pinpad", **opts), clock=clock, name=name)
-    runner.start()
+    if start:
+        runner.start()
     return runner
 
 
