@@ -460,6 +460,7 @@ class FingerprintReader:
         for attempt in range(1 + self.retries):
             self._ok(instruction, params)
             done = 0
+            lost_before = self.stray_bytes
             try:
                 while True:
                     event = self._pump(self._deadline(), f"the data of {instruction.name}")
@@ -468,6 +469,12 @@ class FingerprintReader:
                         if progress is not None:
                             progress(done, total)
                     elif isinstance(event, DataTransfer):
+                        # a damaged packet is skipped by the receiver and the transfer would
+                        # end short: any bytes skipped on the way mean "repeat the upload"
+                        if self.stray_bytes != lost_before:
+                            raise RemoteProtocolError(
+                                f"{self.stray_bytes - lost_before} bytes of {instruction.name} were "
+                                "damaged on the line; the data is incomplete")
                         return event.data
                     else:
                         raise RemoteProtocolError(

@@ -10,13 +10,15 @@ import pytest
 
 from drivers.fingerprint import (
     CaptureError,
+    FingerprintReader,
     FingerTimeoutError,
     PasswordError,
     RetryScan,
     StorageError,
 )
+from drivers.transport import Transport
 from fingerprint_helpers import ATTACH_POINTS, Customer, new_runner, open_reader
-from protocol.ef01 import Instruction
+from protocol.ef01 import Instruction, build_data_frame, build_reply
 from protocol.errors import DeviceTimeoutError, TransportError
 
 FAST = {"timeout": 0.3}
@@ -189,3 +191,71 @@ def test_no_finger_is_a_finger_timeout(runner, tmp_path):
             reader.wait_for_lift(timeout=0.2)
         assert exc.value.waiting_for == "lift"
 
+
+
+@pytest.mark.parametrize("fault", ["corrupt 1", "corrupt 40", "drop 30"])
+def test_damaged_upload_reply_is_repeated(runner, tmp_path, fault):
+    with open_reader("loopback", runner, tmp_path, **FAST) as reader:
+        runner.command("place 1 95")
+        clean = reader.image()
+        runner.command("lift")
+        events = []
+        runner.subscribe(events.append)
+        # the fault hits the next bytes the module sends: the acknowledge of UpImage
+        assert runner.command(f"fault {fault}")["ok"]
+        again = reader.image(capture=False)
+        assert again.tobytes() == clean.tobytes()
+        assert len(_commands(runner, events, "UP_IMAGE")) == 2
+
+
+class ScriptedModule(Transport):
+    """A module played from a script: ReadSysPara answers at once; each UpImage gets the next
+    prepared byte stream (acknowledge + data packets)."""
+
+    description = "scripted module"
+
+    def __init__(self, uploads: list[bytes]) -> None:
+        self.uploads = list(uploads)
+        self.pending = bytearray()
+        self.up_image_commands = 0
+
+    def write(self, data: bytes) -> None:
+        opcode = data[9]
+        if opcode == Instruction.READ_SYS_PARA:
+            self.pending += build_reply(0xFFFFFFFF, Instruction.READ_SYS_PARA, 0, {
+                "capacity": 1000, "security_level": 3, "device_address": 0xFFFFFFFF,
+                "packet_size_code": 2, "baud_multiplier": 6})
+        elif opcode == Instruction.UP_IMAGE:
+            self.up_image_commands += 1
+            self.pending += self.uploads.pop(0)
+
+    def read(self, max_bytes: int, timeout: float) -> bytes:
+        out = bytes(self.pending[:max_bytes])
+        del self.pending[:max_bytes]
+        return out
+
+    def close(self) -> None:
+        pass
+
+
+def _upload_stream(image: bytes) -> bytes:
+    ack = build_reply(0xFFFFFFFF, Instruction.UP_IMAGE, 0)
+    chunks = [image[i:i + 128] for i in range(0, len(image), 128)]
+    return ack + b"".join(build_data_frame(0xFFFFFFFF, c, n == len(chunks) - 1)
+                          for n, c in enumerate(chunks))
+
+
+def test_a_damaged_data_packet_in_the_middle_repeats_the_upload():
+    """The receiver skips a packet with a bad checksum and the transfer would end one packet
+    short; the reader notices the skipped bytes and repeats the whole upload."""
+    image = bytes((i * 7) & 0xFF for i in range(256 * 288 // 2))
+    good = _upload_stream(image)
+    damaged = bytearray(good)
+    damaged[12 + 139 * 100 + 20] ^= 0x10          # one bit in the data of packet 101
+    module = ScriptedModule([bytes(damaged), good])
+    with FingerprintReader.open(module, model="r307", timeout=0.2) as reader:
+        picture = reader.image(capture=False)
+    assert module.up_image_commands == 2
+    assert picture.size == (256, 288)
+    raw = bytes((a >> 4) << 4 | (b >> 4) for a, b in zip(picture.tobytes()[0::2], picture.tobytes()[1::2]))
+    assert raw == image
