@@ -286,7 +286,8 @@ def simulated_fingerprint(simulator_factory: _Factory,
                           request: pytest.FixtureRequest) -> SimulatedFingerprint:
     """A running simulated EF01 fingerprint module (options: ``@pytest.mark.simulated_fingerprint(
     model="r503")``)."""
-    simulator = simulator_factory("fingerprint", **_marker_options(request, "simulated_fingerprint"))
+    options = _marker_options(request, "simulated_fingerprint")
+    simulator = simulator_factory("fingerprint", **options)
     assert isinstance(simulator, SimulatedFingerprint)
     return simulator
 

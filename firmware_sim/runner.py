@@ -577,7 +577,8 @@ class DeviceRunner:
             reply = dict(self._device_command("help"))
         except TactileError:
             reply = {"ok": True, "command": "help"}
-        reply["runner_commands"] = ["power-cycle", "unplug", "replug", "fault: list active faults"] + [
+        reply["runner_commands"] = ["power-cycle", "unplug", "replug",
+                                    "fault: list active faults"] + [
             f"fault {text}" for text in FAULTS.values()]
         return reply
 

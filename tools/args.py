@@ -38,7 +38,8 @@ def add_timeout_argument(parser: argparse.ArgumentParser, *, default: float = 2.
                          help: str | None = None) -> None:
     """``--timeout SECONDS``: the deadline for one reply from the device."""
     parser.add_argument("--timeout", type=_positive_float, default=default, metavar="SECONDS",
-                        help=help or f"seconds to wait for the device to answer (default {default})")
+                        help=help or f"seconds to wait for the device to answer "
+                                     f"(default {default})")
 
 
 def _positive_float(text: str) -> float:

@@ -103,7 +103,7 @@ def test_contract_unplug_is_a_transport_error(kind, tmp_path):
 @pytest.mark.parametrize("kind", ATTACH_POINTS)
 def test_contract_reconnect_after_replug(kind, tmp_path):
     with DeviceRunner(EchoDevice()) as runner:
-        with attached(kind, runner, tmp_path) as link:
+        with attached(kind, runner, tmp_path):
             runner.command("unplug")
             runner.command("replug")
         # open the same attach point again, as a driver reconnecting does
