@@ -24,6 +24,7 @@ from firmware_sim.fingerprint.state import Flash
 from protocol.ef01 import (
     HANDSHAKE_BYTE,
     NEED_DATA,
+    PAUSED,
     Command,
     Confirmation,
     Connection,
@@ -197,6 +198,9 @@ class FingerprintModule(SimulatedDevice):
                 continue
             if event is NEED_DATA:
                 return
+            if event is PAUSED:  # only if a handler left a reply unsent: a hung module
+                self.conn.cancel()
+                continue
             self._handle(event)
 
     def close(self) -> None:
@@ -263,7 +267,9 @@ class FingerprintModule(SimulatedDevice):
         elif isinstance(event, InvalidCommand):
             self._trace("host->device", packet="command", instruction=_label(event.instruction),
                         invalid=event.reason)
-            if "busy" not in self.defects:
+            if "busy" in self.defects:
+                self.conn.cancel()
+            else:
                 self._reply(event.instruction, C.PACKET_ERROR)
         elif isinstance(event, Command):
             self._trace("host->device", packet="command", instruction=_label(event.instruction),
@@ -272,7 +278,8 @@ class FingerprintModule(SimulatedDevice):
 
     def _command(self, cmd: Command) -> None:
         if "busy" in self.defects:
-            return  # a hung module: nothing comes back
+            self.conn.cancel()  # a hung module: nothing comes back, and nothing is owed
+            return
         ins = cmd.instruction
         if not isinstance(ins, Instruction):
             self._reply(ins, self.profile.unsupported_code)

@@ -35,6 +35,9 @@ Events (frozen, slotted dataclasses):
 * ``InvalidCommand(instruction, content, address, reason)`` - device role: a frame whose
   parameters do not fit; acknowledge it with code 01.
 
+Device role: while a reply is owed (state REPLY_DUE) ``next_event()`` returns ``PAUSED``;
+send the Reply, then keep reading (h11's rule: bytes after a request wait for its response).
+
 Connection attributes: ``role``, ``state`` (:class:`State`), ``pending``, ``address``,
 ``packet_size``, ``baudrate``, ``opcodes``, ``password``/``locked``/``password_verified``
 (device), ``password_refused``/``awaiting_handshake`` (host), ``reply_due`` (seconds or None),
@@ -77,6 +80,7 @@ from protocol.ef01.codes import (
 )
 from protocol.ef01.connection import (
     NEED_DATA,
+    PAUSED,
     TRANSITIONS,
     Command,
     Connection,
@@ -88,6 +92,7 @@ from protocol.ef01.connection import (
     RawByte,
     Reply,
     Role,
+    Signal,
     Skipped,
     State,
 )
@@ -120,7 +125,8 @@ from protocol.ef01.schema import (
 
 __all__ = [
     # connection
-    "Connection", "Role", "State", "NeedData", "NEED_DATA", "TRANSITIONS", "Event",
+    "Connection", "Role", "State", "Signal", "NeedData", "NEED_DATA", "PAUSED", "TRANSITIONS",
+    "Event",
     "Command", "InvalidCommand", "Reply", "DataPacket", "DataTransfer", "RawByte", "Skipped",
     # codes
     "Instruction", "Confirmation", "ConfirmationInfo", "CONFIRMATIONS", "describe_confirmation",

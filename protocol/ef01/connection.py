@@ -61,8 +61,10 @@ from protocol.errors import LocalProtocolError, RemoteProtocolError
 __all__ = [
     "Role",
     "State",
+    "Signal",
     "NeedData",
     "NEED_DATA",
+    "PAUSED",
     "Command",
     "InvalidCommand",
     "Reply",
@@ -89,13 +91,18 @@ class State(enum.Enum):
     RECEIVING_DATA = "receiving-data"   # data packets of a transfer are coming in
 
 
-class NeedData(enum.Enum):
-    """Result of :meth:`Connection.next_event` when more bytes are needed."""
+class Signal(enum.Enum):
+    """Results of :meth:`Connection.next_event` that are not events (as in h11)."""
 
+    #: feed more bytes with receive_data()
     NEED_DATA = "NEED_DATA"
+    #: device role: a reply is owed; further buffered bytes wait until it is sent
+    PAUSED = "PAUSED"
 
 
-NEED_DATA = NeedData.NEED_DATA
+NeedData = Signal  # the name of this enum in the first API cut
+NEED_DATA = Signal.NEED_DATA
+PAUSED = Signal.PAUSED
 
 #: (role, state, what happens) -> next state; documentation and tests read the same table
 TRANSITIONS: Mapping[tuple[Role, State, str], State] = MappingProxyType({
@@ -345,12 +352,17 @@ class Connection:
         """Bytes received and not yet turned into events."""
         return bytes(self._buf)
 
-    def next_event(self) -> Event | NeedData:
-        """The next event, or NEED_DATA.  Raises RemoteProtocolError for a valid frame that
-        breaks the exchange (the connection stays usable: the exchange is abandoned)."""
+    def next_event(self) -> Event | Signal:
+        """The next event, NEED_DATA, or (device role, while a reply is owed) PAUSED.
+
+        Raises RemoteProtocolError for a valid frame that breaks the exchange (the connection
+        stays usable: the exchange is abandoned)."""
         while True:
             if self._events:
                 return self._events.popleft()
+            if self.role is Role.DEVICE and self.state is State.REPLY_DUE:
+                # what follows a command (e.g. DownChar's data) is read after the reply is sent
+                return PAUSED
             frame_events = self._step()
             if frame_events is None:
                 if self._skipped:

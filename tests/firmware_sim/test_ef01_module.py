@@ -8,6 +8,8 @@ import os
 import numpy as np
 import pytest
 from ef01_harness import ModuleHarness
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from firmware_sim.fingerprint import CLI_OPTIONS, create, pack_image, unpack_image
 from protocol.ef01 import (
@@ -380,3 +382,15 @@ def test_as608_reports_dry_and_wet_from_the_image() -> None:
     r = ModuleHarness(model="r307")
     r.place(1, 20)
     assert {r.call(I.GEN_IMG).code for _ in range(10)} == {C.OK}  # the ZFM leaves it to Img2Tz
+
+
+_garbage_module = ModuleHarness(model="r503")
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=300))
+def test_random_bytes_never_crash_the_module_or_get_a_reply(data: bytes) -> None:
+    h = _garbage_module
+    assert h.raw(data) == b""  # random bytes essentially never form a valid frame for FFFFFFFF
+    h.dev.conn.reset()  # drop a half-frame left over, for the next example
+    assert h.raw(build_command(0xFFFFFFFF, I.HANDSHAKE)) == _ack(C.OK)

@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 from protocol.ef01 import (
     COMMAND_PARAMS,
     NEED_DATA,
-    REPLY_PAYLOADS,
     PACKET_SIZES,
+    PAUSED,
+    REPLY_PAYLOADS,
     TRANSITIONS,
     Command,
     Connection,
@@ -35,8 +36,9 @@ ADDR = 0xFFFFFFFF
 
 
 def drain(conn: Connection) -> list:
+    """Events until NEED_DATA, or PAUSED (device role: a reply is owed)."""
     out = []
-    while (ev := conn.next_event()) is not NEED_DATA:
+    while (ev := conn.next_event()) not in (NEED_DATA, PAUSED):
         out.append(ev)
     return out
 
@@ -263,6 +265,7 @@ def test_hunts_past_garbage_and_false_headers() -> None:
     skipped, cmd = drain(dev)
     assert skipped.data == garbage and "false header" in skipped.reason
     assert cmd.instruction is Instruction.GEN_IMG
+    dev.send(Reply(Instruction.GEN_IMG, 2))
     # a corrupted frame (bad checksum) followed by a good one
     bad = bytearray(build_command(ADDR, Instruction.IMG2TZ, {"buffer": 1}))
     bad[-1] ^= 0xFF
@@ -270,6 +273,7 @@ def test_hunts_past_garbage_and_false_headers() -> None:
     skipped, cmd = drain(dev)
     assert skipped.data == bytes(bad) and cmd.instruction is Instruction.GEN_IMG
     assert "bad checksum" in skipped.reason
+    dev.send(Reply(Instruction.GEN_IMG, 2))
     # a false header with an impossible length
     dev.receive_data(b"\xef\x01\x00\x00\x00\x00\x09\xff\xff" + real)
     skipped, cmd = drain(dev)
@@ -334,7 +338,7 @@ def test_random_garbage_only_protocol_errors(data: bytes, role: Role, pending: b
     conn.receive_data(data)
     for _ in range(len(data) + 5):
         try:
-            if conn.next_event() is NEED_DATA:
+            if conn.next_event() in (NEED_DATA, PAUSED):
                 break
         except ProtocolError:
             pass
@@ -402,3 +406,42 @@ def test_event_round_trip_through_both_roles(ins: Instruction, data: st.DataObje
     host.receive_data(dev.send(Reply(ins, code, fields)))
     assert drain(host) == [Reply(ins, code, fields, address)]
     assert host.state is State.IDLE and dev.state is State.IDLE
+
+
+def test_device_role_stream_cut_at_every_point() -> None:
+    host = Connection(Role.HOST, packet_size=32)
+    stream = host.send(Command(Instruction.DOWN_CHAR, {"buffer": 2}))
+    payload = bytes(range(70))
+    data = build_frame(ADDR, PacketId.DATA, payload[:32]) + build_frame(ADDR, PacketId.DATA, payload[32:64]) \
+        + build_frame(ADDR, PacketId.END_DATA, payload[64:])
+
+    def events(chunks: list[bytes]) -> list:
+        dev = Connection(Role.DEVICE, packet_size=32)
+        out: list = []
+        for chunk in chunks:
+            dev.receive_data(chunk)
+            while True:
+                events = drain(dev)
+                out += events
+                if dev.next_event() is not PAUSED:
+                    break
+                dev.send(Reply(Instruction.DOWN_CHAR))  # the data is read after the OK
+        return out
+
+    whole = stream + data
+    expected = events([whole])
+    assert expected[0] == Command(Instruction.DOWN_CHAR, {"buffer": 2}, ADDR)
+    assert expected[-1] == DataTransfer(Instruction.DOWN_CHAR, payload, 3, ADDR)
+    for cut in range(1, len(whole)):
+        assert events([whole[:cut], whole[cut:]]) == expected, cut
+
+
+def test_device_pauses_until_it_has_replied() -> None:
+    dev = Connection(Role.DEVICE)
+    dev.receive_data(build_command(ADDR, Instruction.GEN_IMG) + build_command(ADDR, Instruction.MATCH))
+    assert dev.next_event().instruction is Instruction.GEN_IMG
+    assert dev.next_event() is PAUSED and dev.next_event() is PAUSED
+    dev.send(Reply(Instruction.GEN_IMG, 2))
+    assert dev.next_event().instruction is Instruction.MATCH
+    dev.cancel()  # e.g. a hung module model that will never answer
+    assert dev.next_event() is NEED_DATA
