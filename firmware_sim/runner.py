@@ -169,7 +169,11 @@ class DeviceRunner:
         self.stop()
 
     def start(self) -> "DeviceRunner":
-        """Power the model on and start the runner thread.  Returns self."""
+        """Power the model on and start the runner thread.  Returns self.
+
+        If the model fails to power on, everything already set up (links, servers, a pty
+        link) is released, the runner counts as stopped, and the error is raised.
+        """
         with self._lock:
             if self._stopped or self._stopping:
                 raise ConfigurationError(f"simulator {self.name} was stopped; create a new runner")
@@ -186,7 +190,7 @@ class DeviceRunner:
                 self._retick(now)
             except BaseException:
                 self._started = False
-                self._release_io()
+                self.stop()  # the lock is re-entrant; there is no thread to join yet
                 raise
             self._thread = threading.Thread(target=self._run, name=f"tactile-sim-{self.name}",
                                             daemon=True)

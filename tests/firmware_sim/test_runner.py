@@ -400,9 +400,11 @@ def test_a_failing_power_on_fails_start_cleanly():
             raise ConfigurationError("state file is corrupt")
 
     runner = DeviceRunner(Broken())
+    link = runner.serve_pty()          # set up before start: released when start fails
     with pytest.raises(ConfigurationError, match="corrupt"):
         runner.start()
-    assert runner not in open_runners()
+    assert runner not in open_runners() and runner.stopped
+    assert runner.port is None and link.startswith("/dev/pts/")  # fds: the leak check
     runner.stop()
 
 
