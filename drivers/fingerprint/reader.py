@@ -197,6 +197,7 @@ class FingerprintReader:
         self._fast_retry = False    # connect(): poll a booting module at short intervals
         self._connect_skipped: list[Skipped] = []
         self._desynced = False      # an exchange was lost: drain late replies before the next
+        self._sending_until = 0.0   # when the last download's bytes have left at our baud rate
 
     # ------------------------------------------------------------------ opening and closing
     @classmethod
@@ -382,7 +383,6 @@ class FingerprintReader:
             self._last_budget = max(self.timeout, due) + extra
         return self._clock() + self._last_budget
 
-
     def _request(self, instruction: Instruction, params: dict[str, Any] | None = None, *,
                  single: bool = False, probe: bool = False) -> Reply:
         """Send one command and return its acknowledge, whatever its confirmation code.
@@ -414,8 +414,10 @@ class FingerprintReader:
                         meaning="not on this model") from exc
                 raise
             self._write(wire)
+            # our command, and any download still on the wire ahead of it, must arrive first
+            backlog = max(0.0, self._sending_until - self._clock())
             try:
-                event = self._pump(self._deadline(self._wire_time(len(wire))), name)
+                event = self._pump(self._deadline(backlog + self._wire_time(len(wire))), name)
                 if not isinstance(event, Reply):
                     raise RemoteProtocolError(f"the module sent {type(event).__name__} instead of "
                                               f"the reply to {name}")
@@ -496,7 +498,9 @@ class FingerprintReader:
         # seen (R30x modules announce none) can have changed: ask, it costs one short exchange.
         self._read_parameters()
         self._ok(instruction, params)
-        self._write(self._conn.send(DataTransfer(instruction, bytes(data))))
+        wire = self._conn.send(DataTransfer(instruction, bytes(data)))
+        self._write(wire)
+        self._sending_until = self._clock() + self._wire_time(len(wire))
 
     # ------------------------------------------------------------------ password, parameters
     def _verify_password(self, *, single: bool) -> None:
