@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -394,3 +395,23 @@ def test_random_bytes_never_crash_the_module_or_get_a_reply(data: bytes) -> None
     assert h.raw(data) == b""  # random bytes essentially never form a valid frame for FFFFFFFF
     h.dev.conn.reset()  # drop a half-frame left over, for the next example
     assert h.raw(build_command(0xFFFFFFFF, I.HANDSHAKE)) == _ack(C.OK)
+
+
+def test_r503_read_sys_para_is_the_published_reply_byte_for_byte() -> None:
+    golden = {c["name"]: bytes.fromhex(c["hex"]) for c in json.loads(
+        (Path(__file__).parents[1] / "data" / "ef01_golden.json").read_text())["replies"]}
+    h = ModuleHarness(model="r503")
+    assert h.raw(build_command(0xFFFFFFFF, I.READ_SYS_PARA)) == golden["R503 ReadSysPara"]
+    assert h.raw(build_command(0xFFFFFFFF, I.GEN_IMG)) == golden["ack no finger"]
+    assert h.raw(build_command(0xFFFFFFFF, I.SEARCH, {"buffer": 1, "start": 0, "count": 200})) == \
+        golden["search miss"]
+
+
+def test_trace_of_an_upload_has_one_line_per_packet() -> None:
+    h = ModuleHarness(model="r307", trace="1")
+    h.capture(1, 2)
+    h.events.clear()
+    rep, data = h.exchange(I.UP_CHAR, buffer=1)
+    traces = [e for e in h.events if e["event"] == "trace"]
+    assert [t["packet"] for t in traces] == ["command", "ack"] + ["data"] * 4
+    assert traces[-1]["last"] is True and sum(t.get("length", 0) for t in traces[2:]) == 512
