@@ -273,3 +273,28 @@ def test_reads_in_bulk_not_byte_by_byte(tmp_path):
         assert reads <= 2 * 288 + 2                       # about one read per packet at most
     finally:
         runner.stop()
+
+
+def test_enroll_and_verify_with_the_wire_time_model():
+    """At 57600 baud on a modelled wire: deadlines hold for templates going up and down."""
+    with FingerprintReader.open("sim://fingerprint?model=r503&wire_time=1&seed=3") as reader:
+        module = reader.transport.serial.simulator
+        assert module.wire_baud == 57600
+        customer = Customer(module, finger=2)
+        template = reader.enroll(slot=1, on_event=customer)
+        module.command("lift")
+        assert reader.verify(template, on_event=customer).matched    # DownChar at 57600 baud
+        module.command("lift")
+        assert reader.export_template(1).data == template.data
+
+
+@pytest.mark.simulated_fingerprint(model="r307")
+def test_with_the_pytest_plugin_fixture(simulated_fingerprint):
+    """How a bank's own CI uses it: the plugin's simulated module and a reader on its URL."""
+    with FingerprintReader.open(simulated_fingerprint.url) as reader:
+        assert reader.info().capacity == 1000
+        simulated_fingerprint.place(finger=4, quality=95)
+        result = reader.capture(timeout=5)
+        assert result.scans >= 1 and result.buffer == 1
+        simulated_fingerprint.lift()
+        reader.wait_for_lift(timeout=5)
