@@ -415,3 +415,13 @@ def test_trace_of_an_upload_has_one_line_per_packet() -> None:
     traces = [e for e in h.events if e["event"] == "trace"]
     assert [t["packet"] for t in traces] == ["command", "ack"] + ["data"] * 4
     assert traces[-1]["last"] is True and sum(t.get("length", 0) for t in traces[2:]) == 512
+
+
+def test_defect_commands_are_reported() -> None:
+    dev = create(model="r503")
+    assert dev.command("defect sensor") == {"ok": True, "command": "defect", "active": ["sensor"]}
+    assert dev.command("fault flash")["active"] == ["flash", "sensor"]  # if a runner forwards it
+    assert dev.status()["defects"] == ["flash", "sensor"]
+    assert dev.command("defect clear")["active"] == []
+    with pytest.raises(ConfigurationError, match="defect sensor"):
+        dev.command("defect gremlins")
