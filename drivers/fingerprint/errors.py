@@ -152,14 +152,17 @@ _ADVICE: dict[type[FingerprintError], str] = {
 }
 
 
-def error_for_code(code: int, meaning: str, *, instruction: str = "",
-                   where: str = "") -> FingerprintError:
+def error_for_code(code: int, meaning: str, *, instruction: str = "", where: str = "",
+                   action: str = "") -> FingerprintError:
     """The typed error for a non-zero confirmation code, with a technician-readable message.
 
-    ``instruction`` names the refused request (``"Store"``), ``where`` the port and address.
+    ``instruction`` names the refused request (``"Store"``), ``where`` the port and address,
+    ``action`` what to do about this code (the protocol's table); without it, the family's
+    general advice is given.
     """
     cls = _FAMILY.get(code, FingerprintError)
     what = f"{instruction} refused" if instruction else "request refused"
     place = f" by the fingerprint module on {where}" if where else " by the fingerprint module"
-    message = f"{what}{place}: code 0x{code:02X}, {meaning}. {_ADVICE[cls]}"
+    advice = action[:1].upper() + action[1:] + "." if action else _ADVICE[cls]
+    message = f"{what}{place}: code 0x{code:02X}, {meaning}. {advice}"
     return cls(message, code=code, meaning=meaning)

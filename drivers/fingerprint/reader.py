@@ -125,6 +125,29 @@ _CONNECT_POLL = 0.2
 #: silence on the line that ends the drain after a lost exchange (a frame's bytes come closer)
 _QUIET = 0.05
 
+#: instruction names as the module manuals spell them (what a technician looks up)
+_MANUAL_NAMES = {
+    _I.GEN_IMG: "GenImg", _I.IMG2TZ: "Img2Tz", _I.MATCH: "Match", _I.SEARCH: "Search",
+    _I.REG_MODEL: "RegModel", _I.STORE: "Store", _I.LOAD_CHAR: "LoadChar", _I.UP_CHAR: "UpChar",
+    _I.DOWN_CHAR: "DownChar", _I.UP_IMAGE: "UpImage", _I.DOWN_IMAGE: "DownImage",
+    _I.DELETE_CHAR: "DeletChar", _I.EMPTY: "Empty", _I.SET_SYS_PARA: "SetSysPara",
+    _I.READ_SYS_PARA: "ReadSysPara", _I.SET_PWD: "SetPwd", _I.VFY_PWD: "VfyPwd",
+    _I.GET_RANDOM_CODE: "GetRandomCode", _I.SET_ADDER: "SetAdder", _I.READ_INF_PAGE: "ReadINFpage",
+    _I.PORT_CONTROL: "PortControl", _I.WRITE_NOTEPAD: "WriteNotepad", _I.READ_NOTEPAD: "ReadNotepad",
+    _I.HIGH_SPEED_SEARCH: "HighSpeedSearch", _I.TEMPLATE_NUM: "TempleteNum",
+    _I.READ_INDEX_TABLE: "ReadIndexTable", _I.GET_IMAGE_EX: "GetImageEx",
+    _I.AURA_LED_CONFIG: "AuraLedConfig", _I.CHECK_SENSOR: "CheckSensor", _I.GET_ALG_VER: "GetAlgVer",
+    _I.GET_FW_VER: "GetFwVer", _I.READ_PROD_INFO: "ReadProdInfo", _I.SOFT_RST: "SoftRst",
+    _I.HANDSHAKE: "HandShake", _I.GET_ECHO: "GetEcho",
+}
+
+
+def _name(instruction: Instruction | int) -> str:
+    if isinstance(instruction, Instruction):
+        return _MANUAL_NAMES.get(instruction, instruction.name)
+    return f"opcode 0x{instruction:02X}"
+
+
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
@@ -397,7 +420,7 @@ class FingerprintReader:
         attempt = 0
         packet_retry = not probe
         password_retry = bool(self._password) and instruction is not _I.VFY_PWD
-        name = instruction.name
+        name = _name(instruction)
         while True:
             attempt += 1
             if self._conn.state is not State.IDLE:
@@ -453,8 +476,9 @@ class FingerprintReader:
         return reply
 
     def _error(self, reply: Reply) -> FingerprintError:
-        name = reply.instruction.name if isinstance(reply.instruction, Instruction) else "request"
-        return error_for_code(reply.code, reply.info.meaning, instruction=name, where=self._where())
+        info = reply.info
+        return error_for_code(reply.code, info.meaning, instruction=_name(reply.instruction),
+                              where=self._where(), action=info.action)
 
     def _upload(self, instruction: Instruction, params: dict[str, Any] | None = None, *,
                 total: int | None = None, progress: ProgressCallback | None = None) -> bytes:
@@ -465,7 +489,7 @@ class FingerprintReader:
             lost_before = self.stray_bytes
             try:
                 while True:
-                    event = self._pump(self._deadline(), f"the data of {instruction.name}")
+                    event = self._pump(self._deadline(), f"the data of {_name(instruction)}")
                     if isinstance(event, DataPacket):
                         done += len(event.data)
                         if progress is not None:
@@ -475,25 +499,25 @@ class FingerprintReader:
                         # end short: any bytes skipped on the way mean "repeat the upload"
                         if self.stray_bytes != lost_before:
                             raise RemoteProtocolError(
-                                f"{self.stray_bytes - lost_before} bytes of {instruction.name} were "
+                                f"{self.stray_bytes - lost_before} bytes of {_name(instruction)} were "
                                 "damaged on the line; the data is incomplete")
                         return event.data
                     else:
                         raise RemoteProtocolError(
-                            f"the module sent {type(event).__name__} in the middle of {instruction.name}")
+                            f"the module sent {type(event).__name__} in the middle of {_name(instruction)}")
             except (DeviceTimeoutError, RemoteProtocolError) as exc:
                 self._conn.cancel()
                 self._desynced = True
                 if attempt >= self.retries:
                     raise
-                _log.debug("%s on %s broke off after %d bytes (%s); repeating it", instruction.name,
+                _log.debug("%s on %s broke off after %d bytes (%s); repeating it", _name(instruction),
                            self.port, done, exc)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _download(self, instruction: Instruction, params: dict[str, Any], data: bytes) -> None:
         """Run a download (DownChar, DownImage): the ack, then our data packets; no answer."""
         if not data:
-            raise ConfigurationError(f"{instruction.name} needs data; an empty template is not one")
+            raise ConfigurationError(f"{_name(instruction)} needs data; an empty template is not one")
         # The packets must have the module's active size, which a power cycle we may not have
         # seen (R30x modules announce none) can have changed: ask, it costs one short exchange.
         self._read_parameters()

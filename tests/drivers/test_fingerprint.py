@@ -8,6 +8,7 @@ import pytest
 from drivers import FingerprintReader as ExportedReader
 from drivers.fingerprint import (
     AlreadyEnrolledError,
+    CaptureError,
     EmptySlotError,
     EnrollCompleted,
     FingerDetected,
@@ -17,6 +18,7 @@ from drivers.fingerprint import (
     Matched,
     NoMatch,
     PlaceFinger,
+    RetryScan,
     SlotError,
     StagePassed,
     Template,
@@ -158,7 +160,7 @@ def test_refusals_are_typed(rig):
     reader, _ = rig
     with pytest.raises(EmptySlotError) as exc:
         reader.verify(7)
-    assert exc.value.code == 0x0C and "LOAD_CHAR refused" in str(exc.value)
+    assert exc.value.code == 0x0C and "LoadChar refused" in str(exc.value)
     with pytest.raises(SlotError) as exc:
         reader.export_template(500)
     assert exc.value.code == 0x0B
@@ -298,3 +300,22 @@ def test_with_the_pytest_plugin_fixture(simulated_fingerprint):
         assert result.scans >= 1 and result.buffer == 1
         simulated_fingerprint.lift()
         reader.wait_for_lift(timeout=5)
+
+
+def test_unusable_scans_are_coached_then_reported(tmp_path):
+    runner = new_runner("r503")
+    try:
+        with open_reader("loopback", runner, tmp_path) as reader:
+            smudge = Customer(runner, finger=2, quality=0)
+            with pytest.raises(CaptureError) as exc:
+                reader.capture(timeout=0.5, on_event=smudge)
+            assert exc.value.code in (0x06, 0x07) and "Img2Tz refused" in str(exc.value)
+            retries = [e for e in smudge.events if isinstance(e, RetryScan)]
+            assert retries and all(e.code in (0x06, 0x07) for e in retries)
+            assert {e.reason for e in retries} <= {"verify-retry-scan", "verify-finger-not-centered"}
+            assert str(retries[0]) == retries[0].advice and retries[0].advice
+            runner.command("lift")
+            good = reader.capture(timeout=5, on_event=Customer(runner, finger=2, quality=95))
+            assert good.rejected == () or all(c in (0x06, 0x07) for c in good.rejected)
+    finally:
+        runner.stop()
