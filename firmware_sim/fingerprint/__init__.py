@@ -7,7 +7,9 @@ Options: ``model`` (r307 | r503 | as608, default r307), ``state`` (JSON file kee
 template library, notepad, system parameters, password and address; its values win over the
 options below), ``address`` (default FFFFFFFF, hex), ``password`` (default 0), ``seed``
 (reproducible captures and GetRandomCode; tests and demos), ``trace`` ("1": one decoded JSON
-event per frame in each direction), ``serial`` (the serial number ReadProdInfo reports).
+event per frame in each direction), ``serial`` (the serial number ReadProdInfo reports),
+``timing`` ("1": each reply waits for the module's processing time - capture, extraction,
+search, flash writes - as on the data sheet; default "0", replies at once).
 
 Control commands (stdin of ``tactile sim fingerprint``, or ``runner.command(...)``):
 ``place FINGER [QUALITY]`` (quality 0..100, default 90), ``lift``, ``defect sensor|flash|busy|
@@ -39,10 +41,13 @@ CLI_OPTIONS: list[dict[str, Any]] = [
      "help": "module password (0 = none; otherwise VfyPwd must come first)"},
     {"flag": "--seed", "dest": "seed", "choices": None, "default": None,
      "help": "seed for reproducible captures and random codes; tests and demos only"},
+    {"flag": "--timing", "dest": "timing", "choices": ["0", "1"], "default": "0",
+     "help": "1: replies wait for the module's processing time (capture ~0.4 s, search, flash "
+             "writes) as a real module's do; 0: at once"},
 ]
 
 #: every option create() accepts (the runner CLI owns --state and --trace)
-OPTIONS = ("model", "state", "address", "password", "seed", "trace", "serial")
+OPTIONS = ("model", "state", "address", "password", "seed", "trace", "serial", "timing")
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
@@ -62,12 +67,17 @@ def create(**options: str) -> FingerprintModule:
         rng = np.random.default_rng(None if seed in (None, "") else int(str(seed), 0))
     except ValueError:
         raise ConfigurationError(f"option seed must be an integer, not {seed!r}") from None
-    trace = str(options.get("trace", "0")).lower()
-    if trace not in _TRUE + _FALSE:
-        raise ConfigurationError(f"option trace must be 1 or 0, not {options['trace']!r}")
+    trace, timing = (_flag(options, name) for name in ("trace", "timing"))
     flash = Flash.open(prof, options.get("state") or None, address=address, password=password)
     serial = str(options.get("serial") or f"{int(rng.integers(0, 10**8)):08d}")
-    return FingerprintModule(prof, flash, rng=rng, trace=trace in _TRUE, serial=serial)
+    return FingerprintModule(prof, flash, rng=rng, trace=trace, serial=serial, timing=timing)
+
+
+def _flag(options: dict[str, Any], name: str) -> bool:
+    value = str(options.get(name, "0")).lower()
+    if value not in _TRUE + _FALSE:
+        raise ConfigurationError(f"option {name} must be 1 or 0, not {options[name]!r}")
+    return value in _TRUE
 
 
 def _number(text: Any, what: str, base: int, high: int, default: int) -> int:

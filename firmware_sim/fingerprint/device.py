@@ -13,6 +13,7 @@ reaches the extractor and nothing but templates reach the matcher.
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any, Callable
 
 import numpy as np
@@ -94,9 +95,13 @@ class FingerprintModule(SimulatedDevice):
     kind = "fingerprint"
 
     def __init__(self, prof: ModelProfile, flash: Flash, *, rng: np.random.Generator,
-                 trace: bool = False, serial: str = "00000001") -> None:
+                 trace: bool = False, serial: str = "00000001", timing: bool = False) -> None:
         super().__init__()
         self.profile = prof
+        #: model processing time (capture, search, flash writes) before each reply
+        self.timing = timing
+        self._outbox: deque[tuple[float, bytes, dict[str, Any] | None]] = deque()
+        self._busy_until = 0.0
         self.flash = flash
         self.rng = rng
         self.trace = trace
@@ -160,6 +165,8 @@ class FingerprintModule(SimulatedDevice):
             self.flash.pending.clear()
             self.flash.save()
         self._clear_ram()
+        self._outbox.clear()
+        self._busy_until = 0.0
         self.powered = True
         self._ready_at = self.now() + self.profile.power_up_delay
         self._handshake_at = None
@@ -177,10 +184,17 @@ class FingerprintModule(SimulatedDevice):
             self._ready_at = None
             if self.profile.handshake_byte:
                 self._handshake_at = now
-        if self._handshake_at is not None and now >= self._handshake_at:
+        while self._outbox and self._outbox[0][0] <= now:
+            _, data, trace = self._outbox.popleft()
+            if trace is not None:
+                self._trace("device->host", **trace)
+            self.send(data)
+        if self._handshake_at is not None and now >= self._handshake_at and not self._outbox:
             self._handshake_at = None
             self._send_raw(RawByte(HANDSHAKE_BYTE))
         due = [t for t in (self._ready_at, self._handshake_at) if t is not None]
+        if self._outbox:
+            due.append(self._outbox[0][0])
         return min(due) if due else None
 
     def receive(self, data: bytes) -> None:
@@ -281,6 +295,8 @@ class FingerprintModule(SimulatedDevice):
             self.conn.cancel()  # a hung module: nothing comes back, and nothing is owed
             return
         ins = cmd.instruction
+        if self.timing:
+            self._busy_until = max(self._busy_until, self.now()) + self._processing_time(cmd)
         if not isinstance(ins, Instruction):
             self._reply(ins, self.profile.unsupported_code)
             return
@@ -291,18 +307,40 @@ class FingerprintModule(SimulatedDevice):
 
     def _reply(self, ins: Instruction | int, code: int, **fields: Any) -> None:
         data = self.conn.send(Reply(ins, code, fields))
-        self._trace("device->host", packet="ack", instruction=_label(ins), code=code,
-                    meaning=describe_confirmation(code).meaning, fields=_jsonable(fields))
+        self._emit(data, {"packet": "ack", "instruction": _label(ins), "code": code,
+                          "meaning": describe_confirmation(code).meaning, "fields": _jsonable(fields)})
+
+    def _emit(self, data: bytes, trace: dict[str, Any] | None) -> None:
+        """Send now, or (timing model) once the module has finished processing."""
+        if self.timing and (self._outbox or self._busy_until > self.now()):
+            self._outbox.append((max(self._busy_until, self.now()), data, trace))
+            return
+        if trace is not None:
+            self._trace("device->host", **trace)
         self.send(data)
 
+    def _processing_time(self, cmd: Command) -> float:
+        """Seconds the real module spends before answering (data-sheet figures)."""
+        ins = cmd.instruction
+        if ins in (I.GEN_IMG, I.GET_IMAGE_EX):
+            return self.profile.capture_time if self.finger is not None else 0.05
+        if ins in (I.SEARCH, I.HIGH_SPEED_SEARCH):
+            count = max(0, min(cmd.params["count"], self.flash.capacity - cmd.params["start"]))
+            return 0.01 + self.profile.search_time_per_print * count
+        if ins in (I.IMG2TZ, I.REG_MODEL):
+            return self.profile.extract_time
+        if ins in (I.STORE, I.DELETE_CHAR, I.WRITE_NOTEPAD, I.SET_SYS_PARA, I.SET_PWD, I.SET_ADDER):
+            return 0.03  # a flash page write
+        if ins is I.EMPTY:
+            return 0.2
+        return 0.002
     def _send_data(self, ins: Instruction, data: bytes) -> None:
         size = self.conn.packet_size
         chunks = [data[i:i + size] for i in range(0, len(data), size)]
         for n, chunk in enumerate(chunks):
             last = n == len(chunks) - 1
             wire = self.conn.send(DataPacket(chunk, last))
-            self._trace("device->host", packet="data", last=last, length=len(chunk))
-            self.send(wire)
+            self._emit(wire, {"packet": "data", "last": last, "length": len(chunk)})
 
     def _send_raw(self, event: RawByte) -> None:
         self._trace("device->host", packet="raw", value=event.value)
@@ -640,7 +678,7 @@ class FingerprintModule(SimulatedDevice):
             self.flash.pending.clear()
             self._save()
         self._clear_ram()
-        now = self.now()
+        now = max(self.now(), self._busy_until)
         self._ready_at = now + _SOFT_RESET_TIME
         self._handshake_at = self._ready_at  # every model sends 0x55 after SoftRst
 

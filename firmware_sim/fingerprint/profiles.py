@@ -40,6 +40,10 @@ class ModelProfile:
     firmware: str
     algorithm: str
     sensor: str
+    #: timing model (option timing=1): seconds per capture, per extraction/merge, per print searched
+    capture_time: float = 0.4
+    extract_time: float = 0.15
+    search_time_per_print: float = 0.0008
 
     @property
     def image_bytes(self) -> int:
@@ -63,7 +67,8 @@ PROFILES: Mapping[str, ModelProfile] = MappingProxyType({
         name="r503", title="R503 (Hangzhou Grow)", opcodes=OPCODE_TABLES["r503"], capacity=200,
         width=192, height=192, template_size=1536, char_buffers=6, system_id=0x0000,
         power_up_delay=0.05, handshake_byte=True, deferred=frozenset({SysParam.BAUD}),
-        dry_wet_codes=False, firmware="R503-SIM FW 2.1", algorithm="GROW ALG 5.0", sensor="CAP192"),
+        dry_wet_codes=False, firmware="R503-SIM FW 2.1", algorithm="GROW ALG 5.0", sensor="CAP192",
+        capture_time=0.15, extract_time=0.05, search_time_per_print=0.002),
     "as608": ModelProfile(
         name="as608", title="AS608 (Synochip)", opcodes=OPCODE_TABLES["as608"], capacity=300,
         width=256, height=288, template_size=512, char_buffers=2, system_id=0x2EC8,

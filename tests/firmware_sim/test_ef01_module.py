@@ -425,3 +425,32 @@ def test_defect_commands_are_reported() -> None:
     assert dev.command("defect clear")["active"] == []
     with pytest.raises(ConfigurationError, match="defect sensor"):
         dev.command("defect gremlins")
+
+
+def test_timing_model_holds_replies_for_the_processing_time() -> None:
+    h = ModuleHarness(model="r307", timing="1")
+    h.place(3, 95)
+    wire = build_command(0xFFFFFFFF, I.GEN_IMG) + build_command(0xFFFFFFFF, I.IMG2TZ, {"buffer": 1})
+    assert h.raw(wire) == b""  # capturing
+    h.advance(0.39)
+    assert bytes(h.out) == b""
+    h.advance(0.02)
+    assert bytes(h.out) == _ack(C.OK)  # the capture's ack after 0.4 s
+    h.out.clear()
+    h.advance(0.2)
+    assert bytes(h.out) == _ack(C.OK)  # then the extraction's, in order
+    h.out.clear()
+    search = build_command(0xFFFFFFFF, I.SEARCH, {"buffer": 1, "start": 0, "count": 1000})
+    assert h.raw(search) == b""
+    h.advance(0.7)
+    assert bytes(h.out) == b""
+    h.advance(0.2)  # 1000 prints at 0.8 ms each
+    assert len(bytes(h.out)) == 16
+    h.out.clear()
+    # SoftRst on an R503: ack after processing, then the 0x55 once rebooted
+    r = ModuleHarness(model="r503", timing="1")
+    assert r.raw(build_command(0xFFFFFFFF, I.SOFT_RST)) == b""
+    r.advance(0.01)
+    assert bytes(r.out) == _ack(C.OK)
+    r.advance(0.06)
+    assert bytes(r.out) == _ack(C.OK) + b"\x55"

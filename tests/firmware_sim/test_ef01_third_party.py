@@ -2,7 +2,7 @@
 
 * pyfingerprint 1.5 (reads byte by byte, opens the port with ``serial.Serial``): over a pty.
 * adafruit-circuitpython-fingerprint (reads fixed sizes per reply; takes a pyserial object):
-  over our ``sim://`` pyserial URL.
+  over our ``sim://`` pyserial URL, with the module timing model on (timing=1).
 
 Both are optional test dependencies (``pip install pyfingerprint adafruit-circuitpython-fingerprint``).
 """
@@ -80,7 +80,7 @@ def test_pyfingerprint_over_a_pty(module_runner, tmp_path) -> None:
         del f
 
 
-@pytest.mark.parametrize("module_runner", [{"model": "r503"}], indirect=True)
+@pytest.mark.parametrize("module_runner", [{"model": "r503", "timing": "1"}], indirect=True)
 def test_adafruit_fingerprint_with_a_pyserial_port(module_runner) -> None:
     adafruit_fingerprint = pytest.importorskip("adafruit_fingerprint")
     name = f"adafruit-{id(module_runner)}"
