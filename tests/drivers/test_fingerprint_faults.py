@@ -19,7 +19,7 @@ from drivers.fingerprint import (
 from drivers.transport import Transport
 from fingerprint_helpers import ATTACH_POINTS, Customer, new_runner, open_reader
 from protocol.ef01 import Instruction, build_data_frame, build_reply
-from protocol.errors import DeviceTimeoutError, TransportError
+from protocol.errors import ConfigurationError, DeviceTimeoutError, TransportError
 
 FAST = {"timeout": 0.3}
 
@@ -259,3 +259,23 @@ def test_a_damaged_data_packet_in_the_middle_repeats_the_upload():
     assert picture.size == (256, 288)
     raw = bytes((a >> 4) << 4 | (b >> 4) for a, b in zip(picture.tobytes()[0::2], picture.tobytes()[1::2]))
     assert raw == image
+
+
+def test_a_failed_open_releases_the_port():
+    # the sim:// port owns its simulator: the leak check fails the test if it stays running
+    with pytest.raises(DeviceTimeoutError, match="within"):
+        FingerprintReader.open("sim://fingerprint?model=r503&address=01020304", timeout=0.2)
+    with pytest.raises(TransportError, match="cannot open /dev/ttyNOSUCH"):
+        FingerprintReader.open("/dev/ttyNOSUCH")
+    with pytest.raises(ConfigurationError):
+        FingerprintReader.open("nosuchscheme://x")
+    with pytest.raises(ConfigurationError, match="address"):
+        FingerprintReader.open("sim://fingerprint", address=-1)
+
+
+def test_closed_reader_refuses_politely():
+    reader = FingerprintReader.open("sim://fingerprint?model=r503")
+    reader.close()
+    reader.close()                                   # idempotent
+    with pytest.raises(TransportError, match="is closed"):
+        reader.template_count()
