@@ -20,7 +20,6 @@ stderr.  Exit status: 0 ok; 1 cancelled, timeout or error; 2 bad usage.
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from drivers.pinpad import (

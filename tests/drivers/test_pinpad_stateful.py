@@ -10,8 +10,6 @@ time limit passes when the test says so.
 
 from __future__ import annotations
 
-import itertools
-import tempfile
 import threading
 import time
 
