@@ -70,6 +70,8 @@ def create(**options: str) -> FingerprintModule:
     trace, timing = (_flag(options, name) for name in ("trace", "timing"))
     flash = Flash.open(prof, options.get("state") or None, address=address, password=password)
     serial = str(options.get("serial") or f"{int(rng.integers(0, 10**8)):08d}")
+    if not (serial.isascii() and serial.isprintable() and len(serial) <= 8):
+        raise ConfigurationError(f"option serial must be up to 8 printable ASCII characters, not {serial!r}")
     return FingerprintModule(prof, flash, rng=rng, trace=trace, serial=serial, timing=timing)
 
 

@@ -362,6 +362,10 @@ def test_create_options() -> None:
         create(model="r999")
     with pytest.raises(ConfigurationError):
         create(address="zz")
+    with pytest.raises(ConfigurationError):
+        create(serial="序列号")
+    with pytest.raises(ConfigurationError):
+        create(timing="maybe")
     dev = create(model="as608", address="0000ABCD", password="7")
     assert dev.flash.address == 0xABCD and dev.flash.password == 7 and dev.baudrate == 57600
     assert {o["dest"] for o in CLI_OPTIONS} >= {"model", "address", "password", "seed"}
