@@ -16,7 +16,6 @@ simulator's script and in the final check, never in anything the host receives.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import time
 from typing import Any
@@ -70,7 +69,7 @@ class _Report:
             self.console.print(text)
 
     def check(self, label: str, passed: bool) -> bool:
-        self.data.setdefault("checks", {})[label] = passed
+        self.data.setdefault("checks", []).append({"check": label, "passed": passed})
         if not self.as_json:
             mark = "[green]PASS[/green]" if passed else "[red]FAIL[/red]"
             self.console.print(f"  {mark}  {label}")
@@ -79,13 +78,10 @@ class _Report:
 
 def _fingerprint_part(args: argparse.Namespace, report: _Report, seed: int) -> bool:
     from drivers import FingerprintReader, LiftFinger, PlaceFinger
-    from firmware_sim.registry import create_device, register_runner
-    from firmware_sim.runner import DeviceRunner
+    from firmware_sim import simulate
 
     report.heading("Fingerprint confirmation (simulated EF01 module)")
-    device = create_device("fingerprint", model=args.model, seed=str(seed))
-    with DeviceRunner(device, name=f"demo-fingerprint-{os.getpid()}") as runner:
-        register_runner(runner.name, runner)
+    with simulate("fingerprint", model=args.model, seed=seed) as runner:
         finger = {"id": _GENUINE_FINGER}
 
         def customer(event: Any) -> None:
@@ -139,8 +135,7 @@ def _layout_table(layout: Any) -> Table:
 def _pin_part(args: argparse.Namespace, report: _Report, rng: random.Random) -> bool:
     from drivers import TactilePinPad
     from drivers.pinpad import TEST_KEYS
-    from firmware_sim.registry import create_device, register_runner
-    from firmware_sim.runner import DeviceRunner
+    from firmware_sim import simulate
     from protocol.dukpt import aes_derive_pin_key
     from protocol.pinblock import decipher_pin_block
 
@@ -156,9 +151,7 @@ def _pin_part(args: argparse.Namespace, report: _Report, rng: random.Random) -> 
         elif event.get("event") == "tone":
             tones.append(event)
 
-    device = create_device("pinpad", layout=args.layout)
-    with DeviceRunner(device, name=f"demo-pinpad-{os.getpid()}") as runner:
-        register_runner(runner.name, runner)
+    with simulate("pinpad", layout=args.layout) as runner:
         runner.subscribe(watch)
         with TactilePinPad.open(f"sim://pinpad?name={runner.name}") as pad:
             info = pad.info()
@@ -195,7 +188,7 @@ def _pin_part(args: argparse.Namespace, report: _Report, rng: random.Random) -> 
         "format": "iso4", "pin_block": block.hex().upper() if block else None,
         "ksn": ksn.hex().upper() if ksn else None,
         "spoken": [{"text": u.get("text"), "lang": u.get("lang")} for u in spoken],
-        "digit_tones": len(tones),
+        "tones": len(tones),
     }
     transcript = " ".join(str(u.get("text", "")) for u in spoken)
     ok = report.check("entry completed with Enter, 6 digits", completion == "enter"
