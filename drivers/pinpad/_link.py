@@ -134,7 +134,7 @@ class _Link:
                 except TactileError as exc:
                     self._call = None
                     if isinstance(exc, TransportError):
-                        self._fail(DeviceDisconnectedError(str(exc)))
+                        self._fail(self._gone(exc))
                         self._raise_failure()
                     raise
             # the connection gives up on its own (RequestTimedOut) at response_timeout; our
@@ -179,9 +179,7 @@ class _Link:
                     self._write(self.conn.data_to_send())
         except TransportError as exc:
             if not self._stop.is_set():
-                self._fail(DeviceDisconnectedError(
-                    f"the PIN pad link {self.transport.description} went away: {exc} "
-                    "Check the cable and the pad's power; once it is back, call reconnect()."))
+                self._fail(self._gone(exc))
         except TactileError as exc:
             self._fail(exc)
         except Exception as exc:  # noqa: BLE001 - never die silently: hand it to the caller
@@ -190,6 +188,13 @@ class _Link:
                                      f"{type(exc).__name__}: {exc}")
             err.__cause__ = exc
             self._fail(err)
+
+    def _gone(self, exc: BaseException) -> DeviceDisconnectedError:
+        err = DeviceDisconnectedError(
+            f"the PIN pad link {self.transport.description} went away ({exc}). Check the cable "
+            "and the pad's power; once it is back, call reconnect().")
+        err.__cause__ = exc
+        return err
 
     def _drain(self) -> None:
         while True:

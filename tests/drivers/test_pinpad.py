@@ -20,7 +20,8 @@ from drivers.pinpad import (
     PinMismatch,
     TactilePinPad,
 )
-from pinpad_rig import ATTACH_POINTS, PAN, decrypt, new_runner, open_pad, press_script
+from pinpad_rig import (ATTACH_POINTS, PAN, customer, decrypt, new_runner, open_pad,
+                        press_script)
 from protocol.errors import ConfigurationError, DeviceError, DeviceTimeoutError
 from protocol.layout import KeyColour, TactileMark
 from protocol.pinblock import PinBlockFormat
@@ -66,9 +67,8 @@ def test_info_version_and_layout(rig):
 @pytest.mark.parametrize("fmt", ["iso4", "iso0", "iso3"])
 def test_pin_entry_gives_a_block_that_decrypts_to_the_pin(rig, fmt):
     pad, rig_ = rig
-    rig_.runner.command(press_script("246813", "enter"))
     with pad.pin_entry(min_len=6, max_len=6, pan=PAN, block_format=fmt, timeout=30) as entry:
-        events = list(entry)
+        events = customer(entry, rig_.runner, "246813 enter")
     assert isinstance(events[0], EntryReady)
     counts = [e.count for e in events if isinstance(e, DigitAccepted)]
     assert counts == [1, 2, 3, 4, 5, 6]
@@ -83,10 +83,8 @@ def test_pin_entry_gives_a_block_that_decrypts_to_the_pin(rig, fmt):
 
 def test_backspace_clear_and_enter_below_min_len(rig):
     pad, rig_ = rig
-    rig_.runner.command(press_script("12", "enter", "backspace", "clear") + "; "
-                        + "; ".join(f"press {d}" for d in "9876") + "; press enter")
     with pad.pin_entry(min_len=4, max_len=8, pan=PAN, timeout=30) as entry:
-        events = list(entry)
+        events = customer(entry, rig_.runner, "12 enter backspace clear 9876 enter")
     assert KeyRejected("enter", "too-short") in events
     assert KeyPressed("backspace", count=1) in events
     assert KeyPressed("clear", count=0) in events
@@ -96,9 +94,8 @@ def test_backspace_clear_and_enter_below_min_len(rig):
 
 def test_max_length_ignores_digits_and_auto_end(rig):
     pad, rig_ = rig
-    rig_.runner.command(press_script("12345", "enter"))
     with pad.pin_entry(min_len=4, max_len=4, pan=PAN, timeout=30) as entry:
-        events = list(entry)
+        events = customer(entry, rig_.runner, "12345 enter")
     assert KeyRejected("digit", "max-length") in events
     assert decrypt(entry.pin_block, entry.ksn, "iso4") == "1234"
 
@@ -111,9 +108,8 @@ def test_max_length_ignores_digits_and_auto_end(rig):
 
 def test_customer_cancel_and_host_cancel(rig):
     pad, rig_ = rig
-    rig_.runner.command(press_script("12", "cancel"))
     with pad.pin_entry(pan=PAN, timeout=30) as entry:
-        events = list(entry)
+        events = customer(entry, rig_.runner, "12 cancel")
     assert isinstance(events[-1], Completed) and events[-1].completion is Completion.CANCEL
     assert entry.pin_block is None and entry.ksn is None
 
@@ -127,12 +123,9 @@ def test_customer_cancel_and_host_cancel(rig):
 
 def test_pin_change_compares_inside_the_pad(rig):
     pad, rig_ = rig
-    rig_.runner.command(press_script("1357", "enter") + "; "
-                        + "; ".join(f"press {d}" for d in "1358") + "; press enter; "
-                        + "; ".join(f"press {d}" for d in "2468") + "; press enter; "
-                        + "; ".join(f"press {d}" for d in "2468") + "; press enter")
     with pad.pin_change(min_len=4, max_len=4, pan=PAN, timeout=30) as change:
-        events = list(change)
+        events = customer(change, rig_.runner, "1357 enter", "1358 enter", "2468 enter",
+                          "2468 enter")
     assert any(isinstance(e, PinMismatch) for e in events)
     assert EntryReady(stage=2) in events
     assert change.matched and change.completion is Completion.ENTER
@@ -217,9 +210,8 @@ def test_load_test_keys_restarts_the_counters(rig):
     pad, rig_ = rig
     kcvs = pad.load_test_keys()
     assert len(kcvs) == 2 and all(len(k) >= 3 for k in kcvs.values())
-    rig_.runner.command(press_script("8642", "enter"))
     with pad.pin_entry(pan=PAN, block_format="iso0", timeout=30) as entry:
-        pass
+        customer(entry, rig_.runner, "8642 enter")
     assert entry.ksn.hex().upper() == "FFFF9876543210E00001"
     assert decrypt(entry.pin_block, entry.ksn, "iso0") == "8642"
 
@@ -235,9 +227,8 @@ def test_unplug_is_noticed_and_reconnect_negotiates_again(rig):
     rig_.runner.command("replug")
     rig_.reconnect(pad)
     assert pad.connected and pad.state is State.IDLE
-    rig_.runner.command(press_script("5555", "enter"))
     with pad.pin_entry(pan=PAN, timeout=30) as entry:
-        pass
+        customer(entry, rig_.runner, "5555 enter")
     assert decrypt(entry.pin_block, entry.ksn, "iso4") == "5555"
 
 

@@ -100,3 +100,26 @@ def press_script(pin: str, *tail: str) -> str:
     """``script press 1; press 2; ...`` for a PIN and extra keys (runs when entry starts)."""
     keys = [f"press {d}" for d in pin] + [f"press {k}" for k in tail]
     return "script " + "; ".join(keys)
+
+
+def customer(entry: Any, runner: DeviceRunner, *stages: str) -> list:
+    """Iterate ``entry`` to its end; at each EntryReady press the next stage's keys at once
+    (``"1234 enter"``: digits, then key names after a space).  Returns every event."""
+    from drivers.pinpad import EntryReady
+
+    todo = list(stages)
+    events = []
+    for event in entry:
+        events.append(event)
+        if isinstance(event, EntryReady) and todo:
+            for key in _split_keys(todo.pop(0)):
+                reply = runner.command(f"press {key}")
+                assert reply["ok"], reply
+    return events
+
+
+def _split_keys(stage: str) -> list[str]:
+    keys: list[str] = []
+    for word in stage.split():
+        keys += list(word) if word.isdigit() else [word]
+    return keys
