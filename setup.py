@@ -24,7 +24,9 @@ setup(
         "rich>=13",
     ],
     extras_require={
-        "test": ["pytest>=8", "hypothesis>=6.100", "pytest-timeout>=2.2"],
+        # the third-party EF01 host libraries run unchanged against our simulator in the tests
+        "test": ["pytest>=8", "hypothesis>=6.100", "pytest-timeout>=2.2", "pyfingerprint>=1.5",
+                 "adafruit-circuitpython-fingerprint>=2.2"],
     },
     entry_points={
         "console_scripts": ["tactile = tools.cli:main"],
