@@ -9,7 +9,12 @@ Both are optional test dependencies (``pip install pyfingerprint adafruit-circui
 
 from __future__ import annotations
 
+import json
 import os
+import selectors
+import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -121,3 +126,83 @@ def test_adafruit_fingerprint_with_a_pyserial_port(module_runner) -> None:
         assert finger.empty_library() == adafruit_fingerprint.OK
     finally:
         uart.close()
+
+
+class _SimProcess:
+    """``tactile sim fingerprint`` as a technician runs it, with a deadline on every line."""
+
+    def __init__(self, *args: str) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "tools.cli", "sim", "fingerprint", *args],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self._buf = b""
+        self._sel = selectors.DefaultSelector()
+        self._sel.register(self.proc.stdout, selectors.EVENT_READ)
+
+    def line(self, timeout: float = 60.0) -> dict:
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self._buf:
+            remaining = deadline - time.monotonic()
+            assert remaining > 0 and self._sel.select(remaining), f"no line: {self._buf!r}"
+            chunk = os.read(self.proc.stdout.fileno(), 65536)
+            assert chunk, f"tactile sim ended: {self.proc.stderr.read()!r}"
+            self._buf += chunk
+        raw, self._buf = self._buf.split(b"\n", 1)
+        return json.loads(raw)
+
+    def ask(self, command: str) -> dict:
+        self.proc.stdin.write(command.encode() + b"\n")
+        self.proc.stdin.flush()
+        while "ok" not in (reply := self.line()):
+            pass
+        return reply
+
+    def wait_booted(self, timeout: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.ask("status")["ready"]:
+            assert time.monotonic() < deadline, "the simulated module never finished booting"
+            time.sleep(0.05)
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(15)
+        finally:
+            self._sel.close()
+            for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+                pipe.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pty")
+def test_pyfingerprint_against_the_cli_simulator_keeps_prints_across_runs(tmp_path) -> None:
+    pyfingerprint = pytest.importorskip("pyfingerprint.pyfingerprint")
+    link, state = str(tmp_path / "ttyFP"), str(tmp_path / "module.json")
+    sim = _SimProcess("--pty-link", link, "--state", state, "--seed", "4")
+    try:
+        assert sim.line()["event"] == "ready"
+        sim.wait_booted()  # the ZFM boots for 500 ms and answers nothing meanwhile
+        f = pyfingerprint.PyFingerprint(link, 57600, 0xFFFFFFFF, 0)
+        assert f.verifyPassword()
+        for buffer in (0x01, 0x02):
+            assert sim.ask("place 8 95")["ok"]
+            assert f.readImage()
+            f.convertImage(buffer)
+            assert sim.ask("lift")["ok"]
+        f.createTemplate()
+        assert f.storeTemplate(42, 0x01) == 42
+        del f
+    finally:
+        assert sim.stop() == 0
+    sim = _SimProcess("--pty-link", link, "--state", state, "--seed", "5")
+    try:
+        assert sim.line()["event"] == "ready"
+        sim.wait_booted()
+        f = pyfingerprint.PyFingerprint(link, 57600, 0xFFFFFFFF, 0)
+        assert f.verifyPassword() and f.getTemplateCount() == 1
+        assert sim.ask("place 8 95")["ok"]
+        assert f.readImage()
+        f.convertImage(0x01)
+        assert f.searchTemplate()[0] == 42
+        del f
+    finally:
+        assert sim.stop() == 0
+    assert not os.path.lexists(link)
