@@ -19,6 +19,8 @@ from ._template import BIFURCATION, ENDING, Minutiae, capacity, encode
 __all__: list[str] = []
 
 _FREQ = 1.0 / 9.5  # nominal ridge frequency at ~500 dpi
+_RADIAL_BW = 0.24  # relative bandwidth across ridges: periods of about 8..12 pixels pass
+_ANGULAR_BW = 0.13  # along ridges: long enough to bridge breaks of dry skin
 _MIN_AREA = 9000  # pixels of usable print: below this the capture is "too few points"
 _MIN_MINUTIAE = 10
 _BORDER = 10.0  # minutiae closer than this to the print's edge are artefacts of the edge
@@ -103,7 +105,12 @@ def _directions(sk: np.ndarray, ys: np.ndarray, xs: np.ndarray, kinds: np.ndarra
     return np.mod(out, 2 * np.pi)
 
 
-def _drop_close_pairs(ys: np.ndarray, xs: np.ndarray, kinds: np.ndarray) -> np.ndarray:
+def _wrap_pi(a: np.ndarray) -> np.ndarray:
+    return (a + np.pi) % (2 * np.pi) - np.pi
+
+
+def _drop_close_pairs(ys: np.ndarray, xs: np.ndarray, kinds: np.ndarray,
+                      angles: np.ndarray) -> np.ndarray:
     """Keep-mask after removing spurs, bridges, holes and broken ridges (too-close pairs)."""
     n = len(ys)
     if n < 2:
@@ -113,7 +120,9 @@ def _drop_close_pairs(ys: np.ndarray, xs: np.ndarray, kinds: np.ndarray) -> np.n
     ee = (kinds[:, None] == ENDING) & (kinds[None, :] == ENDING)
     bb = (kinds[:, None] == BIFURCATION) & (kinds[None, :] == BIFURCATION)
     eb = ~ee & ~bb
-    bad = (ee & (d < 12.0)) | (bb & (d < 10.0)) | (eb & (d < 10.0))
+    # Two endings facing each other across a short gap are one ridge broken by dry skin.
+    facing = np.abs(_wrap_pi(angles[:, None] - angles[None, :] - np.pi)) < np.deg2rad(50)
+    bad = (ee & ((d < 10.0) | ((d < 18.0) & facing))) | (bb & (d < 10.0)) | (eb & (d < 10.0))
     keep = ~bad.any(axis=1)
     # Clusters (many minutiae in a small disc) are noise, not ridge detail.
     keep &= (d < 16.0).sum(axis=1) < 3
@@ -136,7 +145,7 @@ def extract_minutiae(image: np.ndarray) -> tuple[Minutiae, dict[str, float]]:
     clarity = float(coh[inner].mean()) if inner.any() else 0.0
     if clarity < 0.47:
         raise FingerImageError(0x06, f"image too messy: ridge flow clarity {clarity:.2f}")
-    enh = oriented_filter(norm, theta, _FREQ)
+    enh = oriented_filter(norm, theta, _FREQ, radial=_RADIAL_BW, angular=_ANGULAR_BW)
     ridge = (enh > 0) & fg
     ridge = _drop_small(ridge, 30, _FOUR)
     ridge = ~_drop_small(~ridge, 30, _FOUR)  # fill pin-holes (pores, noise) in ridges
@@ -149,14 +158,14 @@ def extract_minutiae(image: np.ndarray) -> tuple[Minutiae, dict[str, float]]:
     ys, xs = np.nonzero(cand)
     kinds = np.where(cn[ys, xs] == 1, ENDING, BIFURCATION).astype(np.int8)
     raw = len(ys)
-    keep = _drop_close_pairs(ys, xs, kinds)
-    ys, xs, kinds = ys[keep], xs[keep], kinds[keep]
+    angles = _directions(sk, ys, xs, kinds, theta)
+    keep = _drop_close_pairs(ys, xs, kinds, angles)
+    ys, xs, kinds, angles = ys[keep], xs[keep], kinds[keep], angles[keep]
     density = raw / (area / 10000.0)
     if density > 60.0:
         raise FingerImageError(0x06, f"image too messy: {raw} ridge breaks in {area} pixels")
     if len(ys) < _MIN_MINUTIAE:
         raise FingerImageError(0x07, f"too few feature points ({len(ys)})")
-    angles = _directions(sk, ys, xs, kinds, theta)
     # Reliability: clear ridge flow, away from the print's edge.
     rel = np.clip(63 * coh[ys, xs] * np.minimum(1.0, border[ys, xs] / 40.0), 0, 63)
     m = Minutiae(xs.astype(np.float32), ys.astype(np.float32), angles, kinds,

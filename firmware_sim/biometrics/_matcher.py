@@ -26,21 +26,32 @@ _R = 70.0  # descriptor radius, pixels
 _NS = 8  # cells per side of the descriptor grid
 _ND = 4  # relative-direction bins
 _SIG_S = 8.0
+_VALID_R = 36.0  # a cell farther than this from every minutia is outside the print
+_MIN_COMMON = 0.5  # neighbourhoods sharing fewer valid cells than this are not compared
 _SIG_D = 2 * np.pi / _ND * 0.55
-_PAIR_DIST = 14.0
+_PAIR_DIST = 10.0
 _PAIR_ANGLE = np.deg2rad(30.0)
 _OVERLAP = 30.0  # a minutia is in the common area when the other print has one this close
 _HYPOTHESES = 16
-_MIN_COUNT = 12  # floor of the normalising counts, so a tiny overlap cannot score high
+_MAX_ROT = np.deg2rad(40.0)
+_MIN_COUNT = 14  # floor of the normalising counts, so a tiny overlap cannot score high
 _SCALE = 1000.0
-_PREFILTER_POINTS = 40
-_SHORTLIST = 8
+_SIM_FLOOR = 0.1  # descriptor similarity that earns a pair no weight
+_DIST_WEIGHT = 0.0  # how much a pair's residual distance lowers its weight
+_N_SATURATE = 6.0  # below this many (weighted) pairs the score is scaled down
+_PREFILTER_POINTS = 32
+_SHORTLIST = 5
 
 _half = _R - _R / _NS
 _g = np.linspace(-_half, _half, _NS)
 _cx, _cy = np.meshgrid(_g, _g)
 _inside = np.hypot(_cx, _cy) <= _R
 _CELLS = np.stack([_cx[_inside], _cy[_inside]], axis=1).astype(np.float32)  # (C, 2)
+# 2x2 pooling of the cell grid for the 1:N screening descriptor: (C, B) membership matrix.
+_blk = ((_cy[_inside] + _R) // (2 * _R / (_NS // 2))).astype(int) * (_NS // 2) + (
+    (_cx[_inside] + _R) // (2 * _R / (_NS // 2))).astype(int)
+_POOL = (np.unique(_blk, return_inverse=True)[1][:, None]
+         == np.arange(len(np.unique(_blk)))[None, :]).astype(np.float32)
 _DBINS = ((np.arange(_ND) + 0.5) * 2 * np.pi / _ND).astype(np.float32)
 
 
@@ -56,26 +67,52 @@ class Features:
     pts: np.ndarray  # (n, 2) float32 x, y
     ang: np.ndarray  # (n,) float32
     minutiae: Minutiae
-    desc: np.ndarray  # (n, D) float32, unit rows (zero rows for isolated minutiae)
+    cells: np.ndarray  # (n, C, ND) float32 cylinder cell values, 0..1
+    valid: np.ndarray  # (n, C) bool: cell lies inside the print (near some minutia)
+    desc: np.ndarray  # (n, B*ND) float32 unit rows: cells pooled 2x2 (for quick screening)
     order: np.ndarray  # indices by decreasing reliability (for the 1:N pre-filter)
 
 
-def _descriptors(pts: np.ndarray, ang: np.ndarray) -> np.ndarray:
+def _cylinders(pts: np.ndarray, ang: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = len(pts)
     c, s = np.cos(ang), np.sin(ang)
-    # Cell centres of every minutia's grid in image coordinates: (n, C, 2).
+    # Cell centres of every minutia's grid in image coordinates: (n, C).
     gx = pts[:, None, 0] + c[:, None] * _CELLS[None, :, 0] - s[:, None] * _CELLS[None, :, 1]
     gy = pts[:, None, 1] + s[:, None] * _CELLS[None, :, 0] + c[:, None] * _CELLS[None, :, 1]
     d2 = (gx[:, :, None] - pts[None, None, :, 0]) ** 2 + (gy[:, :, None] - pts[None, None, :, 1]) ** 2
+    # A cell is inside the print when some minutia is near it (a cheap stand-in for the
+    # print's hull); outside cells carry no information and are left out of comparisons.
+    valid = d2.min(axis=2) < _VALID_R**2
     spatial = np.exp(-d2 / (2 * _SIG_S**2)).astype(np.float32)  # (n, C, n)
     idx = np.arange(n)
     spatial[idx, :, idx] = 0.0  # a minutia is not its own neighbour
     rel = _wrap(ang[None, :] - ang[:, None])  # (n, n): neighbour direction in i's frame
     dd = _wrap(rel[:, :, None] - _wrap(_DBINS)[None, None, :])
     dirw = np.exp(-dd * dd / (2 * _SIG_D**2)).astype(np.float32)  # (n, n, ND)
-    desc = np.einsum("icj,ijk->ick", spatial, dirw).reshape(n, -1)
-    norm = np.linalg.norm(desc, axis=1, keepdims=True)
-    return (desc / np.maximum(norm, 1e-6)).astype(np.float32)
+    raw = np.einsum("icj,ijk->ick", spatial, dirw)
+    # Saturate, so one extra or missing neighbour cannot dominate a cell.
+    cells = (1.0 - np.exp(-1.5 * raw)).astype(np.float32) * valid[:, :, None]
+    return cells, valid
+
+
+def _local_similarity(fa: "Features", fb: "Features") -> np.ndarray:
+    """(nA, nB) similarity 0..1 of minutia neighbourhoods, over the cells valid in both."""
+    if len(fa.ang) == 0 or len(fb.ang) == 0:
+        return np.zeros((len(fa.ang), len(fb.ang)), np.float32)
+    ca = np.ascontiguousarray(fa.cells.transpose(1, 0, 2))  # (C, nA, ND)
+    cb = np.ascontiguousarray(fb.cells.transpose(1, 2, 0))  # (C, ND, nB)
+    ab = np.matmul(ca, cb)  # (C, nA, nB)
+    common = fa.valid.T[:, :, None] & fb.valid.T[:, None, :]  # (C, nA, nB)
+    a2 = (fa.cells**2).sum(2).T[:, :, None]  # (C, nA, 1)
+    b2 = (fb.cells**2).sum(2).T[:, None, :]  # (C, 1, nB)
+    na2 = (a2 * common).sum(0)
+    nb2 = (b2 * common).sum(0)
+    dab = (ab * common).sum(0)
+    diff = np.sqrt(np.maximum(na2 + nb2 - 2 * dab, 0.0))
+    den = np.sqrt(na2) + np.sqrt(nb2)
+    sim = np.where(den > 1e-6, 1.0 - diff / np.maximum(den, 1e-6), 0.0)
+    enough = common.sum(0) >= _MIN_COMMON * _CELLS.shape[0]
+    return np.where(enough, sim, 0.0).astype(np.float32)
 
 
 _CACHE: OrderedDict[bytes, Features] = OrderedDict()
@@ -92,7 +129,11 @@ def features(template: bytes) -> Features:
     m = decode(key)
     pts = np.stack([m.x, m.y], axis=1).astype(np.float32)
     ang = m.angle.astype(np.float32)
-    f = Features(pts, ang, m, _descriptors(pts, ang), np.argsort(-m.reliability, kind="stable"))
+    cells, valid = _cylinders(pts, ang)
+    flat = np.einsum("ick,cb->ibk", cells, _POOL).reshape(len(pts), -1)
+    desc = flat / np.maximum(np.linalg.norm(flat, axis=1, keepdims=True), 1e-6)
+    f = Features(pts, ang, m, cells, valid, desc.astype(np.float32),
+                 np.argsort(-m.reliability, kind="stable"))
     _CACHE[key] = f
     if len(_CACHE) > _CACHE_MAX:
         _CACHE.popitem(last=False)
@@ -146,9 +187,13 @@ def _align(fa: Features, fb: Features) -> _Alignment | None:
     na, nb = len(fa.ang), len(fb.ang)
     if na < 3 or nb < 3:
         return None
-    sim = fa.desc @ fb.desc.T
+    sim = _local_similarity(fa, fb)
+    # Fingers go onto a sensor roughly upright: alignments turning more than _MAX_ROT are
+    # not considered (as real modules do), which also removes many chance alignments.
+    upright = np.abs(_wrap(fa.ang[:, None] - fb.ang[None, :])) <= _MAX_ROT
+    cand = np.where(upright, sim, -1.0)
     k = min(_HYPOTHESES, sim.size)
-    flat = np.argpartition(-sim.ravel(), k - 1)[:k]
+    flat = np.argpartition(-cand.ravel(), k - 1)[:k]
     hi, hj = np.unravel_index(flat, sim.shape)
     rot = fa.ang[hi] - fb.ang[hj]  # (K,)
     c, s = np.cos(rot), np.sin(rot)
@@ -173,12 +218,24 @@ def _align(fa: Features, fb: Features) -> _Alignment | None:
         if len(p2) < len(pairs):
             break
         r, t, pairs = r2, t2, p2
+    local = sim
     pb = fb.pts @ _rot(r).T + t
     d = np.hypot(fa.pts[:, None, 0] - pb[None, :, 0], fa.pts[:, None, 1] - pb[None, :, 1])
     na_ov = int((d.min(1) < _OVERLAP).sum())
     nb_ov = int((d.min(0) < _OVERLAP).sum())
     n = len(pairs)
-    s_ = n * n / (max(na_ov, _MIN_COUNT, n) * max(nb_ov, _MIN_COUNT, n))
+    if n == 0:
+        return _Alignment(0, r, t, pairs)
+    # Each pair counts by how alike the two minutiae's neighbourhoods are: chance pairs of
+    # unrelated prints rarely share their surroundings.
+    sim = local[pairs[:, 0], pairs[:, 1]]
+    w = np.clip((sim - _SIM_FLOOR) / (1.0 - _SIM_FLOOR), 0.0, 1.0) if _SIM_FLOOR < 1 else np.ones(n)
+    pb_p = pb[pairs[:, 1]]
+    dd = np.hypot(*(fa.pts[pairs[:, 0]] - pb_p).T)
+    w = w * (1.0 - _DIST_WEIGHT * dd / _PAIR_DIST)
+    neff = float(w.sum())
+    s_ = neff * neff / (max(na_ov, _MIN_COUNT, n) * max(nb_ov, _MIN_COUNT, n))
+    s_ *= min(1.0, neff / _N_SATURATE)
     return _Alignment(int(min(65535, round(_SCALE * s_))), r, t, pairs)
 
 
@@ -192,7 +249,7 @@ def match_score(a: bytes, b: bytes) -> int:
     return 0 if al is None else al.score
 
 
-_THRESHOLDS = {1: 200, 2: 250, 3: 300, 4: 360, 5: 420}  # provisional, see benchmarks/RESULTS.md
+_THRESHOLDS = {1: 30, 2: 38, 3: 45, 4: 55, 5: 68}
 
 
 def threshold_for_level(level: int) -> int:
@@ -209,7 +266,7 @@ def merge_templates(a: bytes, b: bytes) -> bytes:
     except ValueError as exc:
         raise MergeError(f"cannot merge: {exc}") from exc
     al = _align(fa, fb)
-    if al is None or al.score < threshold_for_level(1) or len(al.pairs) < 8:
+    if al is None or al.score < threshold_for_level(1) or len(al.pairs) < 6:
         got = 0 if al is None else al.score
         raise MergeError(f"the two captures are not one finger (similarity {got})")
     ma, mb = fa.minutiae, fb.minutiae
@@ -274,7 +331,7 @@ def _stack(library: Sequence[bytes | None]) -> _Stack:
         idx.append(i)
         feats.append(f)
         descs.append(f.desc[f.order[:_PREFILTER_POINTS]])
-    dim = _CELLS.shape[0] * _ND
+    dim = _POOL.shape[1] * _ND
     arr = np.zeros((len(descs), _PREFILTER_POINTS, dim), np.float32)
     for k, d in enumerate(descs):  # one copy per entry, cached across searches
         arr[k, : len(d)] = d

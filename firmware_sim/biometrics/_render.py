@@ -68,16 +68,15 @@ def render_capture(finger_id: int, quality: int, rng: np.random.Generator,
     edge = np.clip((1.0 - ell) * 4.0, 0.0, 1.0)
 
     # -- skin: dryness breaks ridges, wetness thickens and merges them ----------------------------
-    moist = float(rng.normal(0.0, 0.15 + 0.55 * bad))  # <0 dry, >0 wet
+    moist = float(rng.normal(0.0, 0.08 + 0.25 * bad + 0.5 * bad * bad))  # <0 dry, >0 wet
     ink_bias = 0.0 + 0.45 * moist - 0.4 * (1.0 - edge)
     if moist > 0:
         ridges = ndi.gaussian_filter(ridges, 0.6 + 2.2 * moist)
     ink = 1.0 / (1.0 + np.exp(-4.0 * (ridges + ink_bias)))
-    if moist < 0 or rng.random() < bad:
-        # Dry skin: ridges print in pieces where the skin texture field dips.
-        dry = min(1.0, (-moist if moist < 0 else 0.3) * (0.4 + bad))
-        tex = _blobs(rng, (height, width), 1.6)
-        ink *= np.clip((tex + 2.2 - 3.2 * dry) * 1.5, 0.0, 1.0)
+    # Dry skin: ridges print in pieces where the skin texture field dips.
+    dry = min(1.0, max(0.0, -moist) * (0.3 + 1.2 * bad) + 0.15 * bad)
+    tex = _blobs(rng, (height, width), 1.6)
+    ink *= np.clip((tex + 2.8 - 4.0 * dry) * 1.5, 0.0, 1.0)
     pores = _blobs(rng, (height, width), 0.8)
     ink *= 1.0 - 0.08 * np.clip(pores - 1.5, 0.0, 1.0)
 

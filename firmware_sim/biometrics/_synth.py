@@ -25,6 +25,8 @@ _CLASSES = ("arch", "tented_arch", "left_loop", "right_loop", "whorl")
 # Rough natural frequencies of the classes (loops dominate).
 _CLASS_P = (0.06, 0.06, 0.33, 0.31, 0.24)
 _SEED_SALT = 0x5F1C_E11A
+_GROW = 256  # growth grid side (half resolution, covers more than the master)
+_SEED_DENSITY = 0.008  # growth seeds per pixel: more seeds, more minutiae where fronts meet
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,14 +89,14 @@ def _smooth_noise(rng: np.random.Generator, shape: tuple[int, int], sigma: float
     return n / (n.std() + 1e-12)
 
 
-def _band_filters(shape: tuple[int, int], freq: float) -> np.ndarray:
+def _band_filters(shape: tuple[int, int], freq: float, radial: float, angular: float) -> np.ndarray:
     """Frequency responses (rfft2 layout) of oriented band-pass filters, one per direction bin."""
     fy = _fft.fftfreq(shape[0])[:, None]
     fx = _fft.rfftfreq(shape[1])[None, :]
     out = np.empty((_N_ORIENT,) + fx.shape[1:] if False else (_N_ORIENT, shape[0], fx.shape[1]),
                    dtype=np.float32)
-    sr = freq * 0.22  # radial bandwidth
-    st = freq * 0.30  # angular bandwidth
+    sr = freq * radial  # bandwidth across the ridges (tolerates period variation)
+    st = freq * angular  # bandwidth along them (narrower = longer kernel, bridges gaps)
     for k in range(_N_ORIENT):
         phi = k * np.pi / _N_ORIENT  # ridge direction; the wave runs along the normal
         nx, ny = -np.sin(phi), np.cos(phi)
@@ -107,18 +109,20 @@ def _band_filters(shape: tuple[int, int], freq: float) -> np.ndarray:
 
 
 @lru_cache(maxsize=8)
-def _filters_cached(shape: tuple[int, int], freq_milli: int) -> np.ndarray:
-    return _band_filters(shape, freq_milli / 1000.0)
+def _filters_cached(shape: tuple[int, int], freq_milli: int, radial: float,
+                    angular: float) -> np.ndarray:
+    return _band_filters(shape, freq_milli / 1000.0, radial, angular)
 
 
-def oriented_filter(image: np.ndarray, theta: np.ndarray, freq: float) -> np.ndarray:
+def oriented_filter(image: np.ndarray, theta: np.ndarray, freq: float,
+                    radial: float = 0.22, angular: float = 0.30) -> np.ndarray:
     """Filter each pixel with the band-pass filter of its own ridge direction.
 
     All direction bins are filtered in the Fourier domain at once, then each pixel takes the
     linear blend of its two nearest bins.  (A per-pixel spatial Gabor loop is what this avoids.)
     """
     shape = image.shape
-    bank = _filters_cached(shape, int(round(freq * 1000)))
+    bank = _filters_cached(shape, int(round(freq * 1000)), radial, angular)
     spec = _fft.rfft2(image.astype(np.float32))
     resp = _fft.irfft2(spec[None, :, :] * bank, s=shape, axes=(1, 2), workers=2)
     pos = np.mod(theta, np.pi) / (np.pi / _N_ORIENT)
@@ -136,41 +140,41 @@ def make_finger(finger_id: int) -> Finger:
     rng = _rng_for(finger_id)
     pattern = _CLASSES[int(rng.choice(len(_CLASSES), p=_CLASS_P))]
     n = MASTER
-    yy, xx = np.mgrid[0:n, 0:n].astype(np.float64)
-    yy -= n / 2
-    xx -= n / 2
+    # Ridges grow on a half-resolution grid (periods of ~4-5 cells are plenty for the
+    # band-pass filters, at a quarter of the cost) a little larger than the master, so the
+    # FFT's wrap-around seam falls outside it; then they are interpolated up.
+    g = _GROW
+    yy, xx = np.mgrid[0:g, 0:g].astype(np.float64)
+    yy = (yy - g / 2) * 2.0
+    xx = (xx - g / 2) * 2.0
     # Gentle random rotation of the whole pattern, as fingers are never quite upright.
     rot = rng.uniform(-0.2, 0.2)
     yr = yy * np.cos(rot) - xx * np.sin(rot)
     xr = yy * np.sin(rot) + xx * np.cos(rot)
     theta = np.mod(_orientation(pattern, rng, yr, xr) - rot, np.pi)
     # Small smooth orientation noise: real ridge flow is never a perfect model.
-    theta = theta + 0.08 * _smooth_noise(rng, (n, n), 25)
-    # Grow ridges at a fixed base period on the canonical grid ...
+    theta = np.mod(theta + 0.08 * _smooth_noise(rng, (g, g), 12), np.pi)
+    # Ridge frequency map: the local period wanders smoothly around the finger's own; where
+    # it shrinks new ridges must start, which is where real minutiae come from.
     base_period = rng.uniform(8.6, 10.4)
-    freq = 1.0 / base_period
-    img = np.zeros((n, n), np.float32)
-    seeds = rng.random((n, n)) < 0.002
+    period = base_period * np.clip(1.0 + 0.16 * _smooth_noise(rng, (g, g), 14), 0.84, 1.2)
+    f_hi, f_lo = 2.0 / (base_period * 0.84), 2.0 / (base_period * 1.2)  # per grid cell
+    w_hi = ((2.0 / period - f_lo) / (f_hi - f_lo)).astype(np.float32)
+    img = np.zeros((g, g), np.float32)
+    seeds = rng.random((g, g)) < _SEED_DENSITY
     img[seeds] = rng.choice([-1.0, 1.0], size=int(seeds.sum()))
-    c2, s2 = np.cos(2 * theta), np.sin(2 * theta)
-    th = np.mod(0.5 * np.arctan2(s2, c2), np.pi)
-    for i in range(12):
-        img = oriented_filter(img, th, freq)
+    for _ in range(14):
+        img = (w_hi * oriented_filter(img, theta, f_hi, 0.18, 0.30)
+               + (1 - w_hi) * oriented_filter(img, theta, f_lo, 0.18, 0.30))
         # Local amplitude normalisation lets every growth front reach full contrast, so the
         # fronts meet in crisp ridge endings and bifurcations rather than grey smudges.
-        env = np.sqrt(ndi.gaussian_filter(img * img, 6.0)) + 1e-6 * (1 + img.std())
+        env = np.sqrt(ndi.gaussian_filter(img * img, 3.0)) + 1e-6 * (1 + img.std())
         img = np.clip(img / env * 1.5, -1, 1).astype(np.float32)
-    # ... then warp with a smooth displacement so the local period varies (frequency map).
-    scale = 1.0 + 0.09 * _smooth_noise(rng, (n, n), 70)  # local magnification
-    # Displacement whose divergence follows `scale`: integrate the magnification radially.
-    dy = (scale - 1.0) * yy * 0.5
-    dx = (scale - 1.0) * xx * 0.5
-    coords = np.array([yy + n / 2 - dy, xx + n / 2 - dx])
-    ridges = ndi.map_coordinates(img, coords, order=1, mode="reflect").astype(np.float32)
-    theta_w = ndi.map_coordinates(np.cos(2 * theta), coords, order=1, mode="reflect")
-    theta_w2 = ndi.map_coordinates(np.sin(2 * theta), coords, order=1, mode="reflect")
-    orient = np.mod(0.5 * np.arctan2(theta_w2, theta_w), np.pi).astype(np.float32)
-    period = (base_period * (1.0 + 0.5 * (scale - 1.0))).astype(np.float32)
+    off = (2 * g - n) // 2
+    ridges = ndi.zoom(img, 2, order=3, mode="grid-wrap", grid_mode=True)[off:off + n, off:off + n]
+    ridges = np.clip(ridges, -1, 1).astype(np.float32)
+    orient = ndi.zoom(theta, 2, order=0)[off:off + n, off:off + n].astype(np.float32)
+    period_map = ndi.zoom(period, 2, order=1)[off:off + n, off:off + n].astype(np.float32)
     center = (n / 2 + rng.uniform(5, 25), n / 2 + rng.uniform(-10, 10))
     axes = (rng.uniform(215, 245), rng.uniform(150, 175))
-    return Finger(finger_id, pattern, ridges, orient, period, center, axes)
+    return Finger(finger_id, pattern, ridges, orient, period_map, center, axes)
