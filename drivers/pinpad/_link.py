@@ -209,8 +209,10 @@ class _Link:
                 continue
             if ev is NEED_DATA:
                 return
+            debug = _log.isEnabledFor(logging.DEBUG)
             if isinstance(ev, m.Response):
-                _log.debug("pad->host %s", describe(ev))
+                if debug:
+                    _log.debug("pad->host %s", describe(ev))
                 call = self._call
                 if call is not None:
                     self._call = None
@@ -219,7 +221,8 @@ class _Link:
                 else:
                     _log.debug("response with no caller waiting (dropped): %s", type(ev).__name__)
             elif isinstance(ev, m.Event):
-                _log.debug("pad->host %s", describe(ev))
+                if debug:
+                    _log.debug("pad->host %s", describe(ev))
                 self._on_event(ev)
             elif isinstance(ev, (RequestTimedOut, DeliveryFailed)):
                 request = ev.request if isinstance(ev, RequestTimedOut) else ev.message
