@@ -27,6 +27,8 @@ from drivers.pinpad import (
     KeyRejected,
     SpeechEnded,
     TactilePinPad,
+    TimeExtended,
+    TimeWarning,
 )
 from pinpad_rig import PAN, decrypt, new_runner
 from protocol.tpp.codes import State
@@ -68,6 +70,7 @@ class PinEntryMachine(RuleBasedStateMachine):
         self.min_len = self.max_len = 0
         self.auto_end = False
         self.fmt = "iso4"
+        self.fresh_limit = False
 
     def teardown(self) -> None:
         try:
@@ -89,9 +92,19 @@ class PinEntryMachine(RuleBasedStateMachine):
                 got.append(event)
         return got
 
+    def take_kind(self, kind: type):
+        """The next event of ``kind`` (others skipped), within 5 s."""
+        deadline = time.monotonic() + 5.0
+        while True:
+            assert time.monotonic() < deadline, f"no {kind.__name__}"
+            event = next(self.events)
+            if isinstance(event, kind):
+                return event
+
     def press(self, key: str) -> None:
         reply = self.runner.command(f"press {key}")
         assert reply["ok"], reply
+        self.fresh_limit = True            # every key re-arms the inactivity limit
 
     def finish(self, completion: Completion) -> None:
         """After Completed: the PIN block (if kept) decrypts to what the model typed."""
@@ -127,6 +140,7 @@ class PinEntryMachine(RuleBasedStateMachine):
                                         auto_end=auto_end, pan=PAN, block_format=fmt, timeout=60)
         self.entry.__enter__()
         self.events = iter(self.entry)
+        self.fresh_limit = True
         first = next(self.events)
         while isinstance(first, SpeechEnded):   # the last entry's closing prompt, cut short
             first = next(self.events)
@@ -188,9 +202,22 @@ class PinEntryMachine(RuleBasedStateMachine):
         self.finish(Completion.CANCEL)
 
     @rule(params=ENTRY)
+    def warning_then_host_extends(self, params):
+        self.ensure_entry(params)
+        if self.fresh_limit:  # 60 s left: 31 s pass, the 30 s warning comes, the host extends
+            self.clock.advance(31.0)
+            self.runner.wake()
+            warning = self.take_kind(TimeWarning)
+            assert warning.seconds_left == 30
+            left = self.entry.extend_time(45)
+            assert 60 <= left <= 600
+            assert self.take_kind(TimeExtended) == TimeExtended(left, by="host")
+            self.fresh_limit = False
+
+    @rule(params=ENTRY)
     def time_runs_out(self, params):
         self.ensure_entry(params)
-        self.clock.advance(61.0)
+        self.clock.advance(601.0)          # past any limit, extensions included
         self.runner.wake()
         (done,) = self.take(1)
         assert done.completion is Completion.TIMEOUT
