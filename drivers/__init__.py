@@ -89,6 +89,7 @@ from drivers.pinpad import (
     PadEvent,
     PadRestarted,
     PadRestartedError,
+    PadTamperedError,
     PinBlock,
     PinChangeSession,
     PinEntrySession,
@@ -105,5 +106,5 @@ __all__ += [
     "Completion", "PadEvent", "EntryReady", "DigitAccepted", "KeyPressed", "KeyRejected",
     "TimeWarning", "TimeExtended", "PinMismatch", "Completed", "HeadsetInserted",
     "HeadsetRemoved", "SpeechEnded", "TamperDetected", "PadRestarted",
-    "DeviceDisconnectedError", "PadRestartedError",
+    "DeviceDisconnectedError", "PadRestartedError", "PadTamperedError",
 ]

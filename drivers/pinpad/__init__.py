@@ -26,6 +26,7 @@ from drivers.pinpad.pad import DEFAULT_BAUDRATE, DEFAULT_TIMEOUT, TEST_KEYS, Tac
 from drivers.pinpad.sessions import (
     ExploreSession,
     PadRestartedError,
+    PadTamperedError,
     PinBlock,
     PinChangeSession,
     PinEntrySession,
@@ -43,6 +44,7 @@ __all__ = [
     "ExploreSession",
     "DeviceDisconnectedError",
     "PadRestartedError",
+    "PadTamperedError",
     "Completion",
     "PadEvent",
     "EntryReady",

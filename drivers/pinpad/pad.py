@@ -375,6 +375,7 @@ class TactilePinPad:
         self.boot_count = reply.boot_count
         self._needs_hello = False
         self._info = None
+        self._layout = None  # after a restart or reconnect it may be another pad
         _log.info("PIN pad %s: TPP %s, boot %d, mode %s", self.transport.description,
                   reply.version, reply.boot_count, reply.mode.name)
 

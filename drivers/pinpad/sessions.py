@@ -14,11 +14,19 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterator
 
-from protocol.errors import DeviceTimeoutError, TactileError
+from protocol.errors import DeviceError, DeviceTimeoutError, TactileError
 from protocol.layout import Layout
 from protocol.pinblock import PinBlockFormat
 from protocol.tpp import messages as m
-from protocol.tpp.codes import EntryEnd, KeyStatus, ResetReason, SpeechEnd, TamperCause
+from protocol.tpp.codes import (
+    RESULT_MEANINGS,
+    EntryEnd,
+    KeyStatus,
+    ResetReason,
+    ResultCode,
+    SpeechEnd,
+    TamperCause,
+)
 
 from drivers.pinpad.events import (
     Completed,
@@ -42,7 +50,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from drivers.pinpad.pad import TactilePinPad
 
 __all__ = ["PinBlock", "PinEntrySession", "PinChangeSession", "ExploreSession",
-           "PadRestartedError"]
+           "PadRestartedError", "PadTamperedError"]
 
 #: seconds the host waits beyond the pad's own time limit before it calls the pad silent
 _GRACE = 5.0
@@ -50,6 +58,17 @@ _GRACE = 5.0
 
 class PadRestartedError(TactileError):
     """The pad powered on or reset during a session: the entry is gone (nothing was kept)."""
+
+
+class PadTamperedError(DeviceError):
+    """The pad detected tampering, wiped its PIN buffer and erased its keys."""
+
+    def __init__(self, cause: str) -> None:
+        meaning = RESULT_MEANINGS[ResultCode.TAMPERED]
+        super().__init__(f"the PIN pad detected tampering ({cause}) and erased its keys: take it "
+                         "out of service and call the vendor", code=int(ResultCode.TAMPERED),
+                         meaning=meaning)
+        self.cause = cause
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,8 +329,7 @@ class PinEntrySession(_Session):
         elif isinstance(event, TamperDetected):
             self._finished = True
             self._pad._end_session(self)
-            raise TactileError(f"the PIN pad detected tampering ({event.cause}) and erased its "
-                               "keys: take it out of service and call the vendor")
+            raise PadTamperedError(event.cause)
         elif isinstance(event, Completed):
             self.completion = event.completion
             self.digits = event.digits

@@ -17,8 +17,12 @@ from drivers.pinpad import (
     HeadsetRemoved,
     KeyPressed,
     KeyRejected,
+    PadRestarted,
+    PadRestartedError,
+    PadTamperedError,
     PinMismatch,
     TactilePinPad,
+    TamperDetected,
 )
 from pinpad_rig import (ATTACH_POINTS, PAN, customer, decrypt, new_runner, open_pad,
                         press_script)
@@ -269,3 +273,30 @@ def test_line_noise_and_lost_bytes_are_recovered(rig):
     assert pad.status().mode is State.IDLE
     rig_.runner.command("fault drop-in 4")           # our request loses bytes: we retransmit
     assert pad.layout(refresh=True).key("zero").label == "0"
+
+
+def test_a_pad_restart_during_entry_is_a_typed_error_and_the_next_call_negotiates(rig):
+    pad, rig_ = rig
+    with pytest.raises(PadRestartedError):
+        with pad.pin_entry(pan=PAN, timeout=30) as entry:
+            for event in entry:
+                if isinstance(event, EntryReady):
+                    rig_.runner.command("power-cycle")
+    assert entry.pin_block is None
+    assert pad.status().mode is State.IDLE           # Hello again first, transparently
+    assert isinstance(pad.next_event(), PadRestarted)
+
+
+def test_tamper_is_a_device_error_and_the_pad_refuses_pins(rig):
+    pad, rig_ = rig
+    with pytest.raises(PadTamperedError) as exc:
+        with pad.pin_entry(pan=PAN, timeout=30) as entry:
+            for event in entry:
+                if isinstance(event, EntryReady):
+                    rig_.runner.command("tamper")
+    assert exc.value.code == ResultCode.TAMPERED and "vendor" in str(exc.value)
+    assert isinstance(pad.next_event(), TamperDetected)
+    with pytest.raises(DeviceError) as refused:
+        with pad.pin_entry(pan=PAN, timeout=30):
+            pass
+    assert refused.value.code == ResultCode.TAMPERED
