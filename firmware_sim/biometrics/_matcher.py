@@ -2,15 +2,21 @@
 
 Each minutia gets a fixed-length, rotation- and translation-invariant local descriptor (a
 simplified Minutia Cylinder-Code: a grid of cells around the minutia in its own frame, each
-accumulating its neighbours by distance and relative direction).  Descriptor similarities
-propose alignment hypotheses (rotation + translation from one minutia pair); each hypothesis is
-scored by how many minutiae then pair up within distance and angle tolerances; the best is
-refined by a least-squares rigid fit.  The score is the classic n^2 / (nA * nB) over the
-minutiae inside the common area.
+accumulating its neighbours by distance and relative direction; cells outside the print are
+marked invalid and two descriptors are compared over the cells valid in both).  Descriptor
+similarities propose alignment hypotheses (rotation + translation from one minutia pair, rotation
+bounded as fingers go onto a sensor roughly upright); each hypothesis is scored by how many
+minutiae then pair up within distance and angle tolerances; the best is refined by a
+least-squares rigid fit.  The score is the classic n^2 / (nA * nB) over the minutiae inside the
+common area, where n counts each pair by the similarity of its two neighbourhoods.
+
+1:N screens the whole library with one matrix product of pooled descriptors, then runs the full
+matcher on a short list.  Decoded features are cached by template bytes.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Sequence
@@ -117,15 +123,18 @@ def _local_similarity(fa: "Features", fb: "Features") -> np.ndarray:
 
 _CACHE: OrderedDict[bytes, Features] = OrderedDict()
 _CACHE_MAX = 4096
+# Several simulated modules may run in one process (one runner thread each).
+_LOCK = threading.Lock()
 
 
 def features(template: bytes) -> Features:
     """Decoded features of ``template`` (LRU-cached by its bytes).  ValueError if not one."""
     key = bytes(template)
-    hit = _CACHE.get(key)
-    if hit is not None:
-        _CACHE.move_to_end(key)
-        return hit
+    with _LOCK:
+        hit = _CACHE.get(key)
+        if hit is not None:
+            _CACHE.move_to_end(key)
+            return hit
     m = decode(key)
     pts = np.stack([m.x, m.y], axis=1).astype(np.float32)
     ang = m.angle.astype(np.float32)
@@ -134,9 +143,10 @@ def features(template: bytes) -> Features:
     desc = flat / np.maximum(np.linalg.norm(flat, axis=1, keepdims=True), 1e-6)
     f = Features(pts, ang, m, cells, valid, desc.astype(np.float32),
                  np.argsort(-m.reliability, kind="stable"))
-    _CACHE[key] = f
-    if len(_CACHE) > _CACHE_MAX:
-        _CACHE.popitem(last=False)
+    with _LOCK:
+        _CACHE[key] = f
+        while len(_CACHE) > _CACHE_MAX:
+            _CACHE.popitem(last=False)
     return f
 
 
@@ -317,9 +327,10 @@ _STACK: list[_Stack] = []
 
 def _stack(library: Sequence[bytes | None]) -> _Stack:
     key = tuple(None if t is None else bytes(t) for t in library)
-    for st in _STACK:
-        if st.key == key:
-            return st
+    with _LOCK:
+        for st in _STACK:
+            if st.key == key:
+                return st
     idx, descs, feats = [], [], []
     for i, t in enumerate(key):
         if t is None:
@@ -336,8 +347,9 @@ def _stack(library: Sequence[bytes | None]) -> _Stack:
     for k, d in enumerate(descs):  # one copy per entry, cached across searches
         arr[k, : len(d)] = d
     st = _Stack(key, np.array(idx, np.intp), arr, feats)
-    _STACK.insert(0, st)
-    del _STACK[2:]
+    with _LOCK:
+        _STACK.insert(0, st)
+        del _STACK[4:]  # a few libraries (one per simulated module) stay warm
     return st
 
 

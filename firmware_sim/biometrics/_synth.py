@@ -1,9 +1,10 @@
 """Deterministic synthetic fingers (the SFinGe recipe, simplified).
 
-A finger id seeds everything: the pattern class, singular points, the orientation field
-(Sherlock-Monro zero-pole model), a smooth warp that makes the ridge frequency vary over the
-finger, and the ridge pattern itself, grown by iterated oriented band-pass (Gabor) filtering of
-sparse noise.  Minutiae appear where the growth fronts meet, as in SFinGe.
+A finger id seeds everything: the pattern class (arch, tented arch, left/right loop, whorl),
+its singular points, the orientation field (Sherlock-Monro zero-pole model of cores and deltas),
+a smooth ridge-frequency map, and the ridge pattern itself, grown by iterated oriented band-pass
+(Gabor-like) filtering of sparse noise.  Minutiae appear where growth fronts meet and where the
+frequency map asks for more ridges, as in SFinGe.
 """
 
 from __future__ import annotations
