@@ -89,7 +89,7 @@ def test_enroll_verify_identify(rig):
     assert FingerLifted() in mallory.events          # lifted between the two attempts
     runner.command("lift")
 
-    found = reader.identify(on_event=Customer(runner, finger=1))
+    found = reader.identify(attempts=3, on_event=Customer(runner, finger=1))
     assert found.matched and found.slot == 4
     runner.command("lift")
     nobody = Customer(runner, finger=2)

@@ -71,7 +71,7 @@ def test_enroll_verify_identify_export_import(sim, capsys, tmp_path):
     assert [line["attempt"] for line in lines if line.get("event") == "verify-no-match"] == [1, 2]
 
     with AutoCustomer(sim, finger=1):
-        code, lines = run_json(capsys, "identify", url(sim))
+        code, lines = run_json(capsys, "identify", url(sim), "--attempts", "3")
     assert code == 0 and lines[-1]["slot"] == 3
     with AutoCustomer(sim, finger=2):
         assert main(["fingerprint", "identify", url(sim)]) == 1
