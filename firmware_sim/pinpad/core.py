@@ -100,6 +100,8 @@ DEFAULT_ACTIVE_KEYS: dict[str, bool] = {**{d: False for d in DIGIT_KEYS}, "enter
                                         "help": False}
 DEFAULT_RATE_LIMIT = MAX_PIN_ENTRIES_PER_HOUR
 DEFAULT_TIMEOUT = 90.0
+#: seconds between repetitions of the explore-mode warning (SPEC section 8 rule 9)
+EXPLORE_WARNING_EVERY = 60.0
 RATE_WINDOW = 3600.0
 #: how an entry ended (TPP EntryEnd names)
 COMPLETION_REASONS = ("enter", "auto", "cancel", "clear", "backspace", "help", "timeout",
@@ -248,6 +250,7 @@ class PadCore:
         self._entry: _Entry | None = None
         self._held: tuple[bytes, float] | None = None
         self._session_key = b""
+        self._explore_warn_at: float | None = None
         self._load_settings()
 
     # -- settings ---------------------------------------------------------------------------
@@ -308,6 +311,8 @@ class PadCore:
         self._held = None
 
     def _set_mode(self, mode: Mode) -> None:
+        if mode is not Mode.EXPLORE:
+            self._explore_warn_at = None
         if mode is not self.mode:
             self.mode = mode
             self._emit("mode", mode=mode.value)
@@ -399,8 +404,10 @@ class PadCore:
         self._held = None
         self._set_mode(Mode.EXPLORE)
         self._prompt("explore-start", lang=self.lang)
+        self._explore_warn_at = self.now() + EXPLORE_WARNING_EVERY
 
     def stop_explore(self) -> None:
+        self._explore_warn_at = None
         if self.mode is Mode.EXPLORE:
             self._set_mode(Mode.IDLE)
             self._prompt("explore-end", lang=self.lang)
@@ -798,12 +805,12 @@ class PadCore:
         entry.mismatches += 1
         entry.buffer.wipe()
         entry.first.wipe()
-        left = entry.req.max_mismatches - entry.mismatches
+        left = max(0, entry.req.max_mismatches - entry.mismatches)
         self.audio.tone("error")
-        if left <= 0:
+        self._notify("change-mismatch", attempts_left=left)
+        if left == 0:
             self._complete("mismatch", None)
             return
-        self._notify("change-mismatch", attempts_left=left)
         entry.phase = 1
         self._arm_timer()
         self._prompt("pin-mismatch")
@@ -855,6 +862,8 @@ class PadCore:
                 times.append(entry.deadline - max(entry.pending_warnings))
         if self._held is not None:
             times.append(self._held[1])
+        if self._explore_warn_at is not None:
+            times.append(self._explore_warn_at)
         return min(times) if times else None
 
     def tick(self, now: float) -> float | None:
@@ -874,4 +883,9 @@ class PadCore:
                     self._prompt("time-warning", w)
         if self._held is not None and now > self._held[1]:
             self._held = None
+        if self._explore_warn_at is not None and now >= self._explore_warn_at:
+            # SPEC rule 9: host free text is not authenticated in TPP 1.0, so the pad repeats
+            # "do not enter your PIN" while keys are being named aloud
+            self._explore_warn_at = now + EXPLORE_WARNING_EVERY
+            self._prompt("explore-start", lang=self.lang)
         return self.next_deadline()

@@ -77,6 +77,10 @@ def test_explore_names_keys_by_position_and_mark():
     pad.press("5")
     assert pad.said()[-1] == "五，第2行第2列，有凸点。"
     # calculator layout: 7 is on top
+    # the "do not enter your PIN" warning comes back every 60 s of explore mode
+    start = len(pad.events)
+    pad.advance(61)
+    assert "请勿输入密码" in pad.said(start)[-1]
     calc = PadHarness(layout="calculator")
     calc.ok(m.ExploreStart(lang="en"))
     calc.press("7")
@@ -199,7 +203,8 @@ def test_pin_change_match_and_mismatch():
     assert pinblock.decipher_pin_block("iso4", key, reply.block, "4111111111111111") == "5566"
     pad.ok(m.PinChange(lang="en", max_mismatches=1))
     pad.press("1", "2", "3", "4", "enter", "4", "3", "2", "1", "enter")
-    assert pad.of(m.PinChangeCompleted)[-1].how is EntryEnd.MISMATCH
+    assert pad.of(m.PinChangeMismatch)[-1].attempts_left == 0
+    assert pad.of(m.PinChangeCompleted)[-1] == m.PinChangeCompleted(EntryEnd.MISMATCH, 0, None)
 
 
 def test_pin_change_needs_a_change_prompt_and_entry_a_pin_prompt():
