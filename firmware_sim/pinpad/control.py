@@ -45,8 +45,15 @@ def parse_keys(words: list[str]) -> list[str]:
     for word in words:
         if word.isdigit() and len(word) > 1:
             keys.extend(key_name(c) for c in word)
-        else:
+            continue
+        try:
             keys.append(key_name(word))
+        except ConfigurationError:
+            # never echo digits: a mistyped line may hold what someone meant to key in
+            shown = "".join("*" if c.isdigit() else c for c in word)
+            raise ConfigurationError(
+                f"unknown key {shown!r} (digits masked): use a digit 0-9 or one of zero..nine, "
+                "enter, cancel, clear, backspace, help") from None
     return keys
 
 
