@@ -155,6 +155,17 @@ class ReaderMachine(RuleBasedStateMachine):
             assert self.reader.export_template(slot).data == self.stored[slot]
 
     @rule()
+    def power_cycle(self) -> None:
+        """The module loses power: RAM buffers go, the library stays (flash)."""
+        assert self.runner.command("power-cycle")["ok"]
+        self.reader.connect()
+
+    @rule(count=st.integers(1, 64))
+    def line_noise(self, count: int) -> None:
+        """Random bytes on the line between two requests: the reader must resynchronise."""
+        assert self.runner.command(f"fault garbage {count}")["ok"]
+
+    @rule()
     def clear(self) -> None:
         self.reader.clear()
         self.library.clear()
