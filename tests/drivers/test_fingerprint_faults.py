@@ -112,11 +112,8 @@ def test_unplug_raises_transport_error(kind, tmp_path):
         with open_reader(kind, runner, tmp_path, **FAST) as reader:
             assert reader.template_count() == 0
             assert runner.command("unplug")["ok"]
-            with pytest.raises((TransportError, DeviceTimeoutError)) as exc:
+            with pytest.raises(TransportError, match="Check the cable|closed|unplugged"):
                 reader.template_count()
-                reader.template_count()
-            if kind != "tcp":
-                assert isinstance(exc.value, TransportError)
     finally:
         runner.stop()
 
