@@ -221,11 +221,15 @@ class FingerprintReader:
         self._connect_skipped: list[Skipped] = []
         self._desynced = False      # an exchange was lost: drain late replies before the next
         self._sending_until = 0.0   # when the last download's bytes have left at our baud rate
+        self._pending_baudrate: int | None = None   # set_baudrate waiting for a restart
 
     # ------------------------------------------------------------------ opening and closing
     @classmethod
     def open(cls, target: str | Transport, *, baudrate: int = 57600, address: int = 0xFFFFFFFF,
-             password: int = 0, timeout: float = 2.0, **options: Any) -> "FingerprintReader":
+             password: int = 0, timeout: float = 2.0, retries: int = 2, model: str | None = None,
+             poll_interval: float = 0.05, close_transport: bool | None = None,
+             clock: Callable[[], float] = time.monotonic,
+             sleep: Callable[[float], None] = time.sleep) -> "FingerprintReader":
         """Open the module at ``target`` and check that it answers.
 
         ``target`` is a pyserial URL or path (``/dev/ttyUSB0``, ``socket://10.0.0.5:4001``,
@@ -234,19 +238,24 @@ class FingerprintReader:
         it).  A port opened from a URL is closed when the reader is.  Raises
         :class:`~protocol.errors.DeviceTimeoutError` when nothing answers,
         :class:`~drivers.fingerprint.errors.PasswordError` for a wrong or missing password.
+        ``close_transport`` (default: only for a port opened here) closes the transport with
+        the reader; the other options are the constructor's.
         """
         if isinstance(target, Transport):
-            transport, owned = target, options.pop("close_transport", False)
+            transport, owned = target, bool(close_transport)
         elif isinstance(target, str):
-            transport, owned = SerialTransport(target, baudrate), True
+            transport = SerialTransport(target, baudrate)
+            owned = True if close_transport is None else close_transport
         else:
             raise ConfigurationError(f"open() takes a port URL/path or a Transport, not {type(target).__name__}")
         try:
             reader = cls(transport, address=address, password=password, timeout=timeout,
-                         baudrate=baudrate, close_transport=owned, **options)
+                         retries=retries, baudrate=baudrate, model=model,
+                         poll_interval=poll_interval, clock=clock, sleep=sleep,
+                         close_transport=owned)
             reader.connect()
         except BaseException:
-            if owned:
+            if isinstance(target, str) or owned:
                 transport.close()
             raise
         return reader
@@ -1085,8 +1094,8 @@ class FingerprintReader:
         self._set(SysParam.PACKET_SIZE, PACKET_SIZES.index(size))
         now = self._read_parameters().packet_size
         pending = now != size
-        note = (f"takes effect after the module is power-cycled; until then it uses {now}-byte "
-                "packets (then reconnect)" if pending else "in effect now")
+        note = ("takes effect after the module is power-cycled (then call connect() or reopen "
+                f"the reader); until then it uses {now}-byte packets" if pending else "in effect now")
         return SettingChange("packet_size", old, size, pending, note)
 
     @_locked
@@ -1111,6 +1120,7 @@ class FingerprintReader:
             self._read_parameters()
             return SettingChange("baudrate", old, baudrate, False,
                                  f"in effect now; the reader switched to {baudrate} baud")
+        self._pending_baudrate = baudrate
         return SettingChange("baudrate", old, baudrate, True,
                              f"takes effect after the module is power-cycled; then open it with "
                              f"baudrate={baudrate}")
@@ -1121,12 +1131,19 @@ class FingerprintReader:
             setter(baudrate)
         self._baudrate = baudrate
         self._conn.baudrate = baudrate
+        self._pending_baudrate = None
 
     @_locked
     def soft_reset(self) -> None:
-        """SoftRst (R503/AS608): the module restarts and announces itself with 0x55."""
+        """SoftRst (R503/AS608): the module restarts (0x55 when ready); waits until it answers.
+
+        RAM buffers are lost; settings written with SetSysPara since the last power-up apply.
+        """
         self._ok(_I.SOFT_RST)
-        self._refresh_params = True
+        if self._pending_baudrate is not None:
+            # a restart applies a pending baud rate change: follow the module to its new speed
+            self._switch_baud(self._pending_baudrate)
+        self.connect()
 
     # ------------------------------------------------------------------ low level
     @_locked

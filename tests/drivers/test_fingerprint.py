@@ -208,6 +208,9 @@ def test_settings_that_apply_at_once_on_r503(tmp_path):
             change = reader.set_baudrate(115200)
             assert change.pending and "baudrate=115200" in change.note
             assert reader.parameters().baudrate == 57600     # still the old rate until power-up
+            reader.soft_reset()                              # restarts; waits for it; 0x55 skipped
+            assert reader.parameters().baudrate == 115200   # the register now holds the new rate
+            assert reader.baudrate == 115200                 # and the reader followed it
     finally:
         runner.stop()
 
