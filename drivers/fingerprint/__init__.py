@@ -6,8 +6,13 @@
 
     with FingerprintReader.open("/dev/ttyUSB0") as reader:     # or socket://..., sim://fingerprint
         print(reader.info())
-        template = reader.enroll(on_event=print)
-        print(reader.verify(template, on_event=print))
+        template = reader.enroll(on_event=print)           # prompts and coaching as events
+        print(reader.verify(template, on_event=print))      # VerifyResult(matched, score, ...)
+
+Modules: :mod:`.reader` (:class:`FingerprintReader`), :mod:`.events` (what to tell the
+customer), :mod:`.results` (typed results), :mod:`.errors` (one DeviceError subclass per family
+of confirmation codes).  ``tactile fingerprint ...`` (tools/fingerprint.py) is the technician's
+command line on top of it.
 """
 
 from drivers.fingerprint.errors import (

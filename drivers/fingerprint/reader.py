@@ -1104,8 +1104,9 @@ class FingerprintReader:
 
         Per the manuals it takes effect after the module is power-cycled: the module keeps
         answering at the old rate until then, and afterwards must be opened with
-        ``baudrate=<new>``.  If the module switches at once (some firmware), the reader follows
-        it and ``pending`` is False.
+        ``baudrate=<new>`` (:meth:`soft_reset` restarts it and follows it to the new rate).  If
+        the module switches at once (some firmware), the reader follows it and ``pending`` is
+        False.
         """
         if not isinstance(baudrate, int) or baudrate % 9600 or not 1 <= baudrate // 9600 <= 12:
             raise ConfigurationError(f"the baud rate is 9600 x N with N 1..12 (9600 .. 115200), "
