@@ -184,7 +184,9 @@ def test_packet_size_change_waits_for_power_cycle_on_r307(tmp_path):
             reader.connect()
             assert reader.packet_size == 32
             # a template download in 32-byte packets, and an image upload in them
-            template = reader.enroll(on_event=Customer(runner, finger=2))
+            customer = Customer(runner, finger=2)
+            template = reader.enroll(captures=3, on_event=customer)   # two merges on a ZFM
+            assert StagePassed(3, 3) in customer.events and template.captures == 3
             reader.import_template(template, buffer=2)
             assert reader.export_template(buffer=2).data == template.data
             assert reader.image(capture=False).size == (256, 288)
