@@ -115,6 +115,9 @@ _UNSUPPORTED_CODES = frozenset({_C.PACKET_ERROR, _C.UNSUPPORTED})
 LED_COLOURS = {"red": 1, "blue": 2, "purple": 3, "green": 4, "yellow": 5, "cyan": 6, "white": 7}
 LED_MODES = {"breathing": 1, "flashing": 2, "on": 3, "off": 4, "fade-in": 5, "fade-out": 6}
 
+#: ReadSysPara system id of Synochip (AS608) firmware; ZFM/R30x report 0x0009 or 0x0000
+_SYNOCHIP_SYSTEM_ID = 0x2EC8
+
 #: image geometries by UART byte count (4 bits per pixel) when the module does not report one
 _KNOWN_IMAGES = {256 * 288 // 2: (256, 288), 192 * 192 // 2: (192, 192)}
 
@@ -662,8 +665,10 @@ class FingerprintReader:
             model = product.model
         elif self._model_hint:
             model = self._model_hint.upper()
-        else:
-            model = "EF01 module (ZFM/R30x/AS608 family)"
+        elif params.system_id == _SYNOCHIP_SYSTEM_ID:
+            model = "AS608-class module (Synochip)"
+        else:   # no product information: the classic ZFM-20/60 instruction set
+            model = "ZFM/R30x-class module"
         return ReaderInfo(port=self.port, model=model, parameters=params, template_count=count,
                           image_width=width, image_height=height, product=product,
                           firmware=firmware, algorithm=algorithm,

@@ -190,7 +190,7 @@ def test_packet_size_change_waits_for_power_cycle_on_r307(tmp_path):
             reader.import_template(template, buffer=2)
             assert reader.export_template(buffer=2).data == template.data
             assert reader.image(capture=False).size == (256, 288)
-            assert reader.info().model.startswith("EF01 module")
+            assert reader.info().model == "ZFM/R30x-class module"
             with pytest.raises(UnsupportedError, match="no Aura LED"):
                 reader.led()
             assert reader.check_sensor() is None          # R307 has no CheckSensor
