@@ -1,0 +1,140 @@
+"""FingerprintReader pieces that need no finger: error families for every confirmation code,
+event texts, results, argument checking (bad arguments never reach the wire)."""
+
+from __future__ import annotations
+
+import pytest
+
+from drivers.fingerprint import (
+    AlreadyEnrolledError,
+    CaptureError,
+    EmptySlotError,
+    FingerDetected,
+    FingerLifted,
+    FingerprintError,
+    FingerprintReader,
+    LibraryEmptyError,
+    LibraryFullError,
+    LiftFinger,
+    MergeError,
+    NoMatch,
+    PacketError,
+    PasswordError,
+    PlaceFinger,
+    PresentSubject,
+    RemoveSubject,
+    RetryScan,
+    SensorError,
+    SettingError,
+    SlotError,
+    StagePassed,
+    StorageError,
+    SubjectDetected,
+    SubjectRemoved,
+    Template,
+    TransferError,
+    UnsupportedError,
+    VerifyResult,
+    IdentifyResult,
+    error_for_code,
+)
+from fingerprint_helpers import new_runner, open_reader
+from protocol.ef01 import CONFIRMATIONS
+from protocol.errors import ConfigurationError, DeviceError
+
+
+@pytest.mark.parametrize("code", sorted(c for c in CONFIRMATIONS if c not in (0x00, 0x55)))
+def test_every_confirmation_code_is_a_typed_error_with_a_plain_message(code):
+    info = CONFIRMATIONS[code]
+    error = error_for_code(code, info.meaning, instruction="Store", where="/dev/ttyUSB0",
+                           action=info.action)
+    assert isinstance(error, FingerprintError) and isinstance(error, DeviceError)
+    assert error.code == code and error.meaning == info.meaning
+    text = str(error)
+    assert text.startswith("Store refused by the fingerprint module on /dev/ttyUSB0")
+    assert f"code 0x{code:02X}" in text and info.meaning in text
+
+
+@pytest.mark.parametrize("code, family", [
+    (0x01, PacketError), (0x03, CaptureError), (0x06, CaptureError), (0x07, CaptureError),
+    (0x0A, MergeError), (0x0B, SlotError), (0x0C, EmptySlotError), (0x1F, LibraryFullError),
+    (0x24, LibraryEmptyError), (0x27, AlreadyEnrolledError), (0x13, PasswordError),
+    (0x21, PasswordError), (0x0E, TransferError), (0x18, StorageError), (0x1A, SettingError),
+    (0x1C, SettingError), (0x29, SensorError), (0xFC, UnsupportedError), (0x99, FingerprintError),
+])
+def test_code_families(code, family):
+    error = error_for_code(code, "meaning")
+    assert type(error) is family
+    assert f"code 0x{code:02X}, meaning." in str(error)
+
+
+def test_empty_slot_is_a_slot_error_and_codes_without_action_get_family_advice():
+    assert issubclass(EmptySlotError, SlotError)
+    assert "Enroll a finger first" in str(error_for_code(0x24, "library empty"))
+
+
+def test_event_vocabulary():
+    assert PresentSubject is PlaceFinger and SubjectDetected is FingerDetected
+    assert RemoveSubject is LiftFinger and SubjectRemoved is FingerLifted
+    assert str(PlaceFinger(2, 3)) == "Place your finger on the sensor (2 of 3)."
+    assert str(PlaceFinger()) == "Place your finger on the sensor."
+    assert StagePassed(1, 2).status == "enroll-stage-passed"
+    assert NoMatch(1, 3).status == "verify-no-match" and "2 attempt(s) left" in str(NoMatch(1, 3))
+    assert RetryScan.for_code(0x07).reason == "verify-finger-not-centered"
+    assert RetryScan.for_code(0x06).reason == "verify-retry-scan"
+    assert RetryScan.for_code(0x17).reason == "verify-remove-and-retry"
+    with pytest.raises(AttributeError):
+        PlaceFinger().stage = 3                    # frozen
+
+
+def test_results(tmp_path):
+    template = Template(b"\x01\x02" * 256, slot=4, captures=2)
+    assert bytes(template) == template.data and len(template) == 512
+    template.save(tmp_path / "t.bin")
+    assert Template.load(tmp_path / "t.bin").data == template.data
+    assert "512 bytes" in repr(template)
+    assert not VerifyResult(False, 10, 3) and VerifyResult(True, 80, 1)
+    assert not IdentifyResult(None, 0) and IdentifyResult(5, 90).matched
+
+
+@pytest.fixture(scope="module")
+def reader(tmp_path_factory):
+    runner = new_runner("r503")
+    try:
+        with open_reader("loopback", runner, tmp_path_factory.mktemp("fp")) as reader:
+            yield reader
+    finally:
+        runner.stop()
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda r: r.enroll(captures=1), "at least 2 captures"),
+    (lambda r: r.enroll(slot=-1), "slot"),
+    (lambda r: r.verify(b"x", attempts=0), "attempts"),
+    (lambda r: r.verify(1.5), "Template, template bytes or a slot"),
+    (lambda r: r.identify(attempts=0), "attempts"),
+    (lambda r: r.delete(3, count=0), "count"),
+    (lambda r: r.write_notepad(0, bytes(33)), "32 bytes"),
+    (lambda r: r.read_notepad(-1), "notepad page"),
+    (lambda r: r.set_security_level(6), "1..5"),
+    (lambda r: r.set_packet_size(100), "packet size"),
+    (lambda r: r.set_baudrate(12345), "9600 x N"),
+    (lambda r: r.led("disco"), "LED mode"),
+    (lambda r: r.led("on", "ultraviolet"), "LED colour"),
+    (lambda r: r.import_template(b""), "needs data"),
+])
+def test_bad_arguments_are_configuration_errors(reader, call, match):
+    with pytest.raises(ConfigurationError, match=match):
+        call(reader)
+    assert reader.template_count() == 0            # the link is still in step
+
+
+def test_constructor_checks():
+    from drivers.transport import loopback_pair
+    host, _device = loopback_pair()
+    for kwargs, match in [({"address": 1 << 32}, "address"), ({"password": -1}, "password"),
+                          ({"timeout": 0}, "timeout"), ({"retries": -1}, "retries"),
+                          ({"model": "r999"}, "unknown module model")]:
+        with pytest.raises(ConfigurationError, match=match):
+            FingerprintReader(host, **kwargs)
+    host.close()
