@@ -763,6 +763,21 @@ class FingerprintReader:
         if not isinstance(slot, int) or isinstance(slot, bool) or not 0 <= slot <= 0xFFFF:
             raise ConfigurationError(f"a slot is a number 0..capacity-1, not {slot!r}")
 
+    def _check_free_slot(self, slot: int, overwrite: bool) -> None:
+        """Before anyone's time is spent: the slot exists and (unless ``overwrite``) is free."""
+        self._check_slot(slot)
+        capacity = self._ensure_parameters().capacity
+        if slot >= capacity:
+            raise SlotError(
+                f"slot {slot} is outside the library of the fingerprint module on {self._where()} "
+                f"(slots 0..{capacity - 1}); nothing was done.", code=None,
+                meaning="slot out of range")
+        if not overwrite and slot in self.index():
+            raise SlotError(
+                f"slot {slot} of the fingerprint module on {self._where()} already holds a "
+                "template. Delete it first (`tactile fingerprint delete`), choose a free slot, "
+                "or pass overwrite=True.", code=None, meaning="slot in use")
+
     @_locked
     def enroll(self, *, captures: int = 2, slot: int | None = None,
                on_event: EventCallback | None = None, check_duplicate: bool = True,
@@ -780,12 +795,7 @@ class FingerprintReader:
             raise ConfigurationError(f"an enrollment needs at least 2 captures, not {captures!r}")
         params = self._ensure_parameters()
         if slot is not None:
-            self._check_slot(slot)
-            if not overwrite and slot in self.index():
-                raise SlotError(
-                    f"slot {slot} of the fingerprint module on {self._where()} already holds a "
-                    "template. Delete it first (`tactile fingerprint delete`), choose a free slot, "
-                    "or pass overwrite=True.", code=None, meaning="slot in use")
+            self._check_free_slot(slot, overwrite)
         merges_failed = 0
         stage = 1
         while stage <= captures:
@@ -906,12 +916,7 @@ class FingerprintReader:
         """
         data = bytes(template)
         if slot is not None:
-            self._check_slot(slot)
-            if not overwrite and slot in self.index():
-                raise SlotError(
-                    f"slot {slot} of the fingerprint module on {self._where()} already holds a "
-                    "template. Delete it first or pass overwrite=True.", code=None,
-                    meaning="slot in use")
+            self._check_free_slot(slot, overwrite)
         self._download(_I.DOWN_CHAR, {"buffer": buffer}, data)
         if slot is not None:
             self._ok(_I.STORE, {"buffer": buffer, "slot": slot})
