@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from drivers.fingerprint import (
+    BAUDRATES,
     LED_COLOURS,
     LED_MODES,
     FingerprintReader,
@@ -77,6 +78,19 @@ def _u32(text: str) -> int:
     return value
 
 
+def _baud(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"the baud rate is a number such as 57600, or auto; "
+                                         f"not {text!r}") from None
+    if value not in BAUDRATES:
+        raise argparse.ArgumentTypeError(f"EF01 modules run at 9600 x N baud (N 1..12), not {value}")
+    return value
+
+
 def _slot(text: str) -> int:
     try:
         value = int(text)
@@ -96,8 +110,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     common = argparse.ArgumentParser(add_help=False)
     add_port_argument(common)
-    common.add_argument("--baud", type=int, default=57600, metavar="BAUD",
-                        help="the module's baud rate (default 57600)")
+    common.add_argument("--baud", type=_baud, default=57600, metavar="BAUD",
+                        help="the module's baud rate (default 57600), or `auto` to find it")
     common.add_argument("--address", type=_address, default=0xFFFFFFFF, metavar="HEX",
                         help="the module's address in hex (default FFFFFFFF)")
     common.add_argument("--password", type=_u32, default=0, metavar="N",
@@ -188,6 +202,12 @@ class _Output:
         else:
             self.console.print(f"  [cyan]>[/cyan] {event}")
 
+    def note(self, text: str, **fields: Any) -> None:
+        if self.json is not None:
+            self.json({"event": "note", "message": text, **fields})
+        else:
+            self.console.print(f"  [dim]{text}[/dim]")
+
     def progress(self, label: str) -> Callable[[int, int | None], None]:
         state = {"last": -1}
 
@@ -232,7 +252,12 @@ def run(args: argparse.Namespace) -> int:
             template = Template.load(args.file)
         except OSError as exc:
             raise ConfigurationError(f"cannot read the template file {args.file}: {exc.strerror}") from exc
-    with FingerprintReader.open(args.port, baudrate=args.baud, address=args.address,
+    baud = args.baud
+    if baud == "auto":
+        baud = FingerprintReader.detect_baudrate(args.port, address=args.address,
+                                                 password=args.password)
+        out.note(f"the module answers at {baud} baud", baudrate=baud)
+    with FingerprintReader.open(args.port, baudrate=baud, address=args.address,
                                 password=args.password, timeout=args.timeout) as reader:
         return _ACTIONS[action](reader, args, out)
 

@@ -51,7 +51,13 @@ from drivers.fingerprint.events import (
     SubjectDetected,
     SubjectRemoved,
 )
-from drivers.fingerprint.reader import LED_COLOURS, LED_MODES, FingerprintReader, ProgressCallback
+from drivers.fingerprint.reader import (
+    BAUDRATES,
+    LED_COLOURS,
+    LED_MODES,
+    FingerprintReader,
+    ProgressCallback,
+)
 from drivers.fingerprint.results import (
     CaptureResult,
     IdentifyResult,
@@ -65,7 +71,7 @@ from drivers.fingerprint.results import (
 )
 
 __all__ = [
-    "FingerprintReader", "ProgressCallback", "LED_COLOURS", "LED_MODES",
+    "FingerprintReader", "ProgressCallback", "LED_COLOURS", "LED_MODES", "BAUDRATES",
     # results
     "CaptureResult", "IdentifyResult", "ProductInfo", "ReaderInfo", "SensorReport",
     "SettingChange", "SystemParameters", "Template", "VerifyResult",

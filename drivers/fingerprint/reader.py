@@ -83,7 +83,7 @@ from protocol.ef01 import (
 if TYPE_CHECKING:  # pragma: no cover
     from PIL.Image import Image
 
-__all__ = ["FingerprintReader", "ProgressCallback", "LED_COLOURS", "LED_MODES"]
+__all__ = ["FingerprintReader", "ProgressCallback", "LED_COLOURS", "LED_MODES", "BAUDRATES"]
 
 _log = logging.getLogger("drivers.fingerprint")
 
@@ -114,6 +114,9 @@ _UNSUPPORTED_CODES = frozenset({_C.PACKET_ERROR, _C.UNSUPPORTED})
 #: Aura LED (R503) colour and mode numbers from the R503 manual
 LED_COLOURS = {"red": 1, "blue": 2, "purple": 3, "green": 4, "yellow": 5, "cyan": 6, "white": 7}
 LED_MODES = {"breathing": 1, "flashing": 2, "on": 3, "off": 4, "fade-in": 5, "fade-out": 6}
+
+#: the baud rates EF01 modules support (9600 x N, N 1..12), the usual settings first
+BAUDRATES = (57600, 115200, 9600, 19200, 38400, 28800, 48000, 67200, 76800, 86400, 96000, 105600)
 
 #: ReadSysPara system id of Synochip (AS608) firmware; ZFM/R30x report 0x0009 or 0x0000
 _SYNOCHIP_SYSTEM_ID = 0x2EC8
@@ -262,6 +265,45 @@ class FingerprintReader:
                 transport.close()
             raise
         return reader
+
+    @classmethod
+    def detect_baudrate(cls, target: str | Transport, *, address: int = 0xFFFFFFFF,
+                        password: int = 0, timeout: float = 0.3,
+                        baudrates: tuple[int, ...] = ()) -> int:
+        """Find the baud rate a module answers at: for a module set to a rate nobody wrote down.
+
+        Tries each rate (the common ones first: 57600, 115200, 9600 ...; all 9600 x N) with a
+        short ``timeout`` and returns the first one at which the module answers (up to about
+        1 s per rate).  A URL is opened and closed again; a Transport must have
+        ``set_baudrate``.  Raises DeviceTimeoutError when none works.
+        """
+        rates = baudrates or BAUDRATES
+        transport = target if isinstance(target, Transport) else SerialTransport(target, rates[0])
+        try:
+            setter = getattr(transport, "set_baudrate", None)
+            if setter is None:
+                raise ConfigurationError(f"{transport.description} has no baud rate to change")
+            for rate in rates:
+                setter(rate)
+                transport.reset_input()
+                probe = cls(transport, address=address, password=password, timeout=timeout,
+                            retries=0, baudrate=rate)
+                try:
+                    probe.connect()
+                except DeviceTimeoutError:
+                    _log.debug("no answer at %d baud on %s", rate, probe.port)
+                    continue
+                except PasswordError:
+                    pass    # it answered: the rate is right, the password is another matter
+                return rate
+            port = getattr(transport, "url", None) or transport.description
+            raise DeviceTimeoutError(
+                f"no fingerprint module answered on {port} at any baud rate "
+                f"({', '.join(map(str, rates))}; address {address:08X}). Check power and wiring "
+                "(TX/RX crossed?), the address, and that no console is attached to the port.")
+        finally:
+            if not isinstance(target, Transport):
+                transport.close()
 
     def connect(self) -> SystemParameters:
         """(Re)establish the session: verify the password, read the system parameters.

@@ -276,3 +276,42 @@ def test_closed_reader_refuses_politely():
     reader.close()                                   # idempotent
     with pytest.raises(TransportError, match="is closed"):
         reader.template_count()
+
+
+class MismatchedLine(Transport):
+    """A UART between host and module: bytes cross intact only when both ends use the same
+    baud rate; otherwise the receiver sees garbage (as a real mismatched line does)."""
+
+    def __init__(self, inner: Transport, module_baud: int) -> None:
+        self.inner = inner
+        self.module_baud = module_baud
+        self.baudrate = 57600
+        self.description = "mismatched line"
+
+    def set_baudrate(self, baudrate: int) -> None:
+        self.baudrate = baudrate
+
+    def _garble(self, data: bytes) -> bytes:
+        return data if self.baudrate == self.module_baud else bytes(b ^ 0x5A for b in data)
+
+    def write(self, data: bytes) -> None:
+        self.inner.write(self._garble(data))
+
+    def read(self, max_bytes: int, timeout: float) -> bytes:
+        return self._garble(self.inner.read(max_bytes, timeout))
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_wrong_baud_rate_is_diagnosed_and_detected(tmp_path):
+    runner = new_runner("r503")
+    try:
+        line = MismatchedLine(runner.loopback(), module_baud=19200)
+        with pytest.raises(DeviceTimeoutError, match="baud rate is probably wrong"):
+            FingerprintReader.open(line, timeout=0.3)
+        assert FingerprintReader.detect_baudrate(line, baudrates=(57600, 115200, 19200)) == 19200
+        with FingerprintReader.open(line, baudrate=19200, close_transport=True) as reader:
+            assert reader.template_count() == 0 and reader.baudrate == 19200
+    finally:
+        runner.stop()

@@ -36,7 +36,10 @@ def run_json(capsys, *argv: str) -> tuple[int, list[dict]]:
 
 
 def test_info_json_and_text(sim, capsys):
-    code, lines = run_json(capsys, "info", url(sim))
+    code, lines = run_json(capsys, "info", url(sim), "--baud", "auto")
+    assert lines[0] == {"event": "note", "message": "the module answers at 57600 baud",
+                        "baudrate": 57600}
+    lines = lines[1:]
     assert code == 0 and len(lines) == 1
     info = lines[0]
     assert info["result"] == "info" and info["ok"]
@@ -147,6 +150,9 @@ def test_errors_are_plain_and_exit_1(sim, capsys):
     with pytest.raises(SystemExit):
         main(["fingerprint", "info", url(sim), "--address", "XYZ"])
     assert "8 hex digits" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["fingerprint", "info", url(sim), "--baud", "1234"])
+    assert "9600 x N" in capsys.readouterr().err
 
 
 def test_against_the_simulator_command_in_another_process(tmp_path):
