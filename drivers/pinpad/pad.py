@@ -205,7 +205,9 @@ class TactilePinPad:
         open :class:`Transport`.
         """
         if isinstance(target, Transport):
-            return cls(target, timeout=timeout, baudrate=None, clock=clock, rng=rng,
+            # a serial transport's speed scales the ACK timeout; other links have none
+            speed = target.baudrate if isinstance(target, SerialTransport) else None
+            return cls(target, timeout=timeout, baudrate=speed, clock=clock, rng=rng,
                        host_name=host_name)
         if not isinstance(target, str) or not target.strip():
             raise ConfigurationError(
