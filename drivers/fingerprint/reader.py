@@ -652,10 +652,16 @@ class FingerprintReader:
         raise error_for_code(_C.LIBRARY_FULL, "the fingerprint library is full", where=self._where())
 
     def _probe(self, instruction: Instruction) -> Reply | None:
-        """Ask for something only some models have; None when this one lacks it."""
+        """Ask for something only some models have; None when this one lacks it.
+
+        Not repeated: firmware that lacks an instruction may answer 01/FC or nothing at all.
+        """
         try:
-            reply = self._request(instruction, single=False, probe=True)
+            reply = self._request(instruction, single=True, probe=True)
         except UnsupportedError:
+            return None
+        except DeviceTimeoutError:
+            _log.debug("no answer to %s on %s: taken as not supported", _name(instruction), self.port)
             return None
         if reply.code in _UNSUPPORTED_CODES:
             return None
