@@ -37,7 +37,7 @@ from drivers.pinpad import (
 )
 from protocol.errors import ConfigurationError, DeviceError
 from protocol.tpp.prompts import PromptId
-from tools.args import add_json_flag, print_json
+from tools.args import add_json_flag, add_timeout_argument, print_json
 
 __all__ = ["register", "run", "STATUS"]
 
@@ -71,7 +71,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "pin", help="run a PIN entry on a tactile PIN pad and show the PIN block",
         description="Run one PIN entry on a tactile PIN pad with spoken prompts from the pad's "
                     "fixed table. Only the enciphered PIN block and KSN reach this program. "
-                    "Exit status: 0 ok, 1 cancelled / timeout / error, 2 bad usage.")
+                    "With --json it prints exactly one object: {\"status\": ok|cancelled|timeout, "
+                    "\"digits\": N, \"format\", \"pin_block\": HEX|null, \"ksn\": HEX|null} "
+                    "(hex in upper case). Exit status: 0 ok, 1 cancelled / timeout / error, "
+                    "2 bad usage.")
     parser.add_argument("port", metavar="PORT", help=_PORT_HELP)
     parser.add_argument("--pan", type=_pan, required=True,
                         help="the card number (PAN) the PIN block is bound to")
@@ -89,6 +92,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="the pad's inactivity limit for the entry, 10..600 (default 90)")
     parser.add_argument("--baud", type=int, default=115200, metavar="BAUD",
                         help="serial speed (default 115200; ignored for USB)")
+    add_timeout_argument(parser, default=3.0)
     add_json_flag(parser)
     parser.set_defaults(func=run)
 
@@ -128,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
         prompt, prompt_args = PromptId.ENTER_PIN_DIGITS, (args.min_len,)
     else:
         prompt, prompt_args = PromptId.ENTER_PIN, ()
-    with TactilePinPad.open(args.port, baudrate=args.baud) as pad:
+    with TactilePinPad.open(args.port, baudrate=args.baud, timeout=args.timeout) as pad:
         if console is not None:
             info = pad.info()
             console.print(f"[bold]{info.vendor} {info.model}[/] serial {info.serial}, "

@@ -20,6 +20,7 @@ from protocol.pinblock import PinBlockFormat
 from protocol.tpp import messages as m
 from protocol.tpp.codes import (
     RESULT_MEANINGS,
+    State,
     EntryEnd,
     KeyStatus,
     ResetReason,
@@ -409,7 +410,9 @@ class ExploreSession(_Session):
         if self._started and not self._finished:
             self._finished = True
             try:
-                self._pad._expect_done(m.ExploreStop())
+                # after a restart or a lost link the pad is no longer exploring: nothing to stop
+                if self._pad.connected and self._pad.state is State.EXPLORE:
+                    self._pad._expect_done(m.ExploreStop())
             finally:
                 self._pad._end_session(self)
 

@@ -68,7 +68,7 @@ def test_info_version_and_layout(rig):
     assert pad.state is State.IDLE and pad.connected
 
 
-@pytest.mark.parametrize("fmt", ["iso4", "iso0", "iso3"])
+@pytest.mark.parametrize("fmt", ["iso4", "iso0", "iso1", "iso3"])
 def test_pin_entry_gives_a_block_that_decrypts_to_the_pin(rig, fmt):
     pad, rig_ = rig
     with pad.pin_entry(min_len=6, max_len=6, pan=PAN, block_format=fmt, timeout=30) as entry:
