@@ -12,7 +12,7 @@ from __future__ import annotations
 import queue
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from protocol.errors import DeviceError, DeviceTimeoutError, TactileError
 from protocol.layout import Layout
@@ -279,6 +279,15 @@ class PinEntrySession(_Session):
             event = self._next(min(left, 0.25))
             if event is not None:
                 self._apply(event)
+
+    def run(self, on_event: Callable[[PadEvent], object] | None = None) -> "PinEntrySession":
+        """Run the whole entry with a callback instead of a loop (``on_event`` sees every
+        event, Completed last); returns the finished session."""
+        with self:
+            for event in self:
+                if on_event is not None:
+                    on_event(event)
+        return self
 
     def extend_time(self, seconds: int = 30) -> int:
         """Give the customer more time; returns the seconds now left."""

@@ -300,3 +300,19 @@ def test_tamper_is_a_device_error_and_the_pad_refuses_pins(rig):
         with pad.pin_entry(pan=PAN, timeout=30):
             pass
     assert refused.value.code == ResultCode.TAMPERED
+
+
+def test_run_with_a_callback(rig):
+    pad, rig_ = rig
+    seen = []
+
+    def on_event(event):
+        seen.append(event)
+        if isinstance(event, EntryReady):
+            for key in "2580":
+                rig_.runner.command(f"press {key}")
+            rig_.runner.command("press enter")
+
+    entry = pad.pin_entry(pan=PAN, timeout=30).run(on_event)
+    assert seen[-1] == Completed(Completion.ENTER, 4) and entry.finished
+    assert decrypt(entry.pin_block, entry.ksn, "iso4") == "2580"
