@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import logging
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -119,6 +120,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_timeout_argument(common, default=2.0, help="least seconds to wait for a reply "
                          "(slower instructions get their protocol deadline; default 2)")
     add_json_flag(common)
+    common.add_argument("-v", "--verbose", action="store_true",
+                        help="log what the driver does on the line (retries, skipped bytes) to stderr")
 
     def add(name: str) -> argparse.ArgumentParser:
         short, long = _COMMANDS[name]
@@ -241,6 +244,22 @@ class _Output:
 
 
 def run(args: argparse.Namespace) -> int:
+    if not args.verbose:
+        return _run(args)
+    logger = logging.getLogger("drivers.fingerprint")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
+    old_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        return _run(args)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+
+
+def _run(args: argparse.Namespace) -> int:
     out = _Output(args.json)
     action = args.action_name
     if action == "clear" and not args.yes:

@@ -136,6 +136,14 @@ def test_image_sensor_test_led_notepad_set(sim, capsys, tmp_path):
     assert code == 0 and lines[-1]["pending"] is True and "power-cycled" in lines[-1]["note"]
 
 
+def test_verbose_logs_the_line_to_stderr(sim, capsys):
+    sim.command("fault corrupt 3")               # the first reply arrives damaged
+    assert main(["fingerprint", "index", url(sim), "-v"]) == 0
+    captured = capsys.readouterr()
+    assert "skipped" in captured.err and "stray" in captured.err
+    assert "0 of 200 slots used" in captured.out
+
+
 def test_errors_are_plain_and_exit_1(sim, capsys):
     assert main(["fingerprint", "verify", url(sim), "--slot", "5"]) == 1
     err = capsys.readouterr().err
