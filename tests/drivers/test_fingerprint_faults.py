@@ -38,8 +38,9 @@ def _commands(runner, events, name):
             and e.get("instruction") == name]
 
 
-def test_garbage_is_skipped_and_logged(runner, tmp_path, caplog):
-    with open_reader("loopback", runner, tmp_path, **FAST) as reader:
+@pytest.mark.parametrize("kind", ATTACH_POINTS)
+def test_garbage_is_skipped_and_logged(kind, runner, tmp_path, caplog):
+    with open_reader(kind, runner, tmp_path, **FAST) as reader:
         assert runner.command("fault garbage 64")["ok"]
         with caplog.at_level(logging.DEBUG, logger="drivers.fingerprint"):
             assert reader.template_count() == 0
