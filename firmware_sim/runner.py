@@ -523,7 +523,8 @@ class DeviceRunner:
         name = words[1].lower()
         args = words[2:]
         if name not in FAULTS:
-            return {"ok": False, "error": f"unknown fault {words[1]!r}. Faults: {usage}"}
+            return {"ok": False, "error": f"unknown fault {words[1]!r}. Byte faults: {usage}. "
+                                          "Faults of the device itself: see `help`"}
         if name == "clear":
             if args:
                 return {"ok": False, "error": "fault clear takes no argument"}
