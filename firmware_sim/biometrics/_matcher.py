@@ -36,7 +36,7 @@ _VALID_R = 36.0  # a cell farther than this from every minutia is outside the pr
 _MIN_COMMON = 0.5  # neighbourhoods sharing fewer valid cells than this are not compared
 _SIG_D = 2 * np.pi / _ND * 0.55
 _PAIR_DIST = 10.0
-_PAIR_ANGLE = np.deg2rad(30.0)
+_PAIR_ANGLE = np.deg2rad(20.0)
 _OVERLAP = 30.0  # a minutia is in the common area when the other print has one this close
 _HYPOTHESES = 16
 _MAX_ROT = np.deg2rad(40.0)
@@ -44,6 +44,7 @@ _MIN_COUNT = 14  # floor of the normalising counts, so a tiny overlap cannot sco
 _SCALE = 1000.0
 _SIM_FLOOR = 0.1  # descriptor similarity that earns a pair no weight
 _DIST_WEIGHT = 0.0  # how much a pair's residual distance lowers its weight
+_TYPE_MISMATCH = 0.3  # weight of a pair whose minutia kinds differ
 _N_SATURATE = 6.0  # below this many (weighted) pairs the score is scaled down
 _PREFILTER_POINTS = 32
 _SHORTLIST = 5
@@ -105,19 +106,18 @@ def _local_similarity(fa: "Features", fb: "Features") -> np.ndarray:
     """(nA, nB) similarity 0..1 of minutia neighbourhoods, over the cells valid in both."""
     if len(fa.ang) == 0 or len(fb.ang) == 0:
         return np.zeros((len(fa.ang), len(fb.ang)), np.float32)
-    ca = np.ascontiguousarray(fa.cells.transpose(1, 0, 2))  # (C, nA, ND)
-    cb = np.ascontiguousarray(fb.cells.transpose(1, 2, 0))  # (C, ND, nB)
-    ab = np.matmul(ca, cb)  # (C, nA, nB)
-    common = fa.valid.T[:, :, None] & fb.valid.T[:, None, :]  # (C, nA, nB)
-    a2 = (fa.cells**2).sum(2).T[:, :, None]  # (C, nA, 1)
-    b2 = (fb.cells**2).sum(2).T[:, None, :]  # (C, 1, nB)
-    na2 = (a2 * common).sum(0)
-    nb2 = (b2 * common).sum(0)
-    dab = (ab * common).sum(0)
+    # Cells are zero outside their own print, so every masked sum is a plain matrix product.
+    va, vb = fa.valid.astype(np.float32), fb.valid.astype(np.float32)
+    a2 = (fa.cells**2).sum(2)  # (nA, C)
+    b2 = (fb.cells**2).sum(2)
+    na2 = a2 @ vb.T  # |a| over the cells valid in both
+    nb2 = va @ b2.T
+    dab = fa.cells.reshape(len(va), -1) @ fb.cells.reshape(len(vb), -1).T
+    common = va @ vb.T
     diff = np.sqrt(np.maximum(na2 + nb2 - 2 * dab, 0.0))
     den = np.sqrt(na2) + np.sqrt(nb2)
     sim = np.where(den > 1e-6, 1.0 - diff / np.maximum(den, 1e-6), 0.0)
-    enough = common.sum(0) >= _MIN_COMMON * _CELLS.shape[0]
+    enough = common >= _MIN_COMMON * _CELLS.shape[0]
     return np.where(enough, sim, 0.0).astype(np.float32)
 
 
@@ -243,6 +243,9 @@ def _align(fa: Features, fb: Features) -> _Alignment | None:
     pb_p = pb[pairs[:, 1]]
     dd = np.hypot(*(fa.pts[pairs[:, 0]] - pb_p).T)
     w = w * (1.0 - _DIST_WEIGHT * dd / _PAIR_DIST)
+    # Ending vs bifurcation flips with skin moisture, but chance pairs disagree far more often.
+    same = fa.minutiae.kind[pairs[:, 0]] == fb.minutiae.kind[pairs[:, 1]]
+    w = w * np.where(same, 1.0, _TYPE_MISMATCH)
     neff = float(w.sum())
     s_ = neff * neff / (max(na_ov, _MIN_COUNT, n) * max(nb_ov, _MIN_COUNT, n))
     s_ *= min(1.0, neff / _N_SATURATE)
