@@ -87,7 +87,8 @@ class _Link:
 
     def __init__(self, transport: Transport, *, baudrate: int | None, response_timeout: float,
                  clock: Callable[[], float], on_event: Callable[[m.Event], None],
-                 on_failure: Callable[[TactileError], None], timeout_text: Callable[[str, float], str],
+                 on_failure: Callable[[TactileError], None],
+                 timeout_text: Callable[[str, float], str],
                  name: str = "tactile-pinpad-reader") -> None:
         self.transport = transport
         self.clock = clock
@@ -243,7 +244,8 @@ class _Link:
     def _deliver_error(self, exc: RemoteProtocolError) -> None:
         call = self._call
         # a garbled response to our request: fail that call rather than wait for a timeout
-        if call is not None and getattr(exc, "message_type", None) == (type(call.request).TYPE | 0x40):
+        answer_type = type(call.request).TYPE | 0x40 if call is not None else None
+        if call is not None and getattr(exc, "message_type", None) == answer_type:
             self._call = None
             call.error = exc
             call.done.set()

@@ -148,8 +148,9 @@ def _active_keys(active_keys: Any) -> tuple[m.ActiveKey, ...]:
 class TactilePinPad:
     """An open tactile PIN pad.  Use :meth:`open`; a context manager that always releases it.
 
-    ``transport``: an open :class:`Transport`.  ``reopen``: how :meth:`reconnect` makes a new
-    one (``open`` sets it).  ``timeout``: seconds per request.  ``baudrate``: None on USB
+    ``transport``: an open :class:`Transport`; the pad owns it from now on and closes it (on
+    close, and when opening fails).  ``reopen``: how :meth:`reconnect` makes a new one
+    (``open`` sets it).  ``timeout``: seconds per request.  ``baudrate``: None on USB
     (scales the protocol's ACK timeout only).  ``clock`` and ``rng`` are injectable (the
     protocol's timers; the Hello session number).
     """
@@ -160,7 +161,8 @@ class TactilePinPad:
                  clock: Callable[[], float] = time.monotonic,
                  rng: random.Random | None = None, host_name: str = "tactile") -> None:
         if not isinstance(transport, Transport):
-            raise ConfigurationError(f"TactilePinPad needs a Transport, not {type(transport).__name__}")
+            raise ConfigurationError(
+                f"TactilePinPad needs a Transport, not {type(transport).__name__}")
         if not timeout > 0:
             raise ConfigurationError("timeout must be a positive number of seconds")
         self.timeout = float(timeout)
@@ -245,8 +247,8 @@ class TactilePinPad:
         if isinstance(self.transport, SerialTransport):
             where = f"{self.transport.baudrate} baud, {version}"
             check = ("power and cable (TX/RX crossed?), the baud rate (the pad's default is "
-                     f"{DEFAULT_BAUDRATE}; `tactile list` shows the ports), that no console or other "
-                     "program holds the port")
+                     f"{DEFAULT_BAUDRATE}; `tactile list` shows the ports), that no console or "
+                     "other program holds the port")
         elif self.target.lower().startswith("usb:"):
             where = f"USB, {version}"
             check = ("the USB cable and the pad's power (`tactile list` shows the USB devices), "

@@ -118,7 +118,8 @@ def translate(msg: m.Event, layout: Layout | None) -> PadEvent:
         return KeyRejected(name="digit", reason="max-length")
     if isinstance(msg, m.KeyPressed):
         if msg.status is not KeyStatus.ACCEPTED:
-            return KeyRejected(name=msg.key, reason=_REJECT_REASON.get(msg.status, _name(msg.status)))
+            reason = _REJECT_REASON.get(msg.status, _name(msg.status))
+            return KeyRejected(name=msg.key, reason=reason)
         key = layout.get(msg.key) if layout is not None and hasattr(layout, "get") else None
         return KeyPressed(name=msg.key, count=msg.digits, key=key)
     if isinstance(msg, m.EntryReady):
@@ -349,7 +350,8 @@ class PinEntrySession(_Session):
                                               self.format is PinBlockFormat.ISO1):
                 self.result = self._pad.get_pin_block(self._pan, self.format, self.key_slot)
 
-    def get_pin_block(self, pan: str | None = None, block_format: PinBlockFormat | str | None = None,
+    def get_pin_block(self, pan: str | None = None,
+                      block_format: PinBlockFormat | str | None = None,
                       key_slot: int | None = None) -> PinBlock:
         """Fetch the PIN block now (when no PAN was given to :meth:`TactilePinPad.pin_entry`).
         The pad gives one block per entered PIN."""

@@ -135,7 +135,8 @@ class PinEntryMachine(RuleBasedStateMachine):
         self.start(*params)
 
     def start(self, min_len, extra, auto_end, fmt):
-        self.min_len, self.max_len, self.auto_end, self.fmt = min_len, min_len + extra, auto_end, fmt
+        self.min_len, self.max_len = min_len, min_len + extra
+        self.auto_end, self.fmt = auto_end, fmt
         self.entry = self.pad.pin_entry(min_len=self.min_len, max_len=self.max_len,
                                         auto_end=auto_end, pan=PAN, block_format=fmt, timeout=60)
         self.entry.__enter__()
