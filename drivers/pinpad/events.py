@@ -131,6 +131,9 @@ class Completed(PadEvent):
     completion: Completion
     digits: int
 
+    def __repr__(self) -> str:
+        return f"Completed({self.completion.value!r}, digits={self.digits})"
+
 
 @dataclass(frozen=True, slots=True)
 class HeadsetInserted(PadEvent):
