@@ -98,6 +98,7 @@ class _Link:
         self._timeout_text = timeout_text
         self._lock = threading.RLock()
         self._call_lock = threading.Lock()
+        self._write_lock = threading.Lock()
         self._call: _Call | None = None
         self._stop = threading.Event()
         self.failure: TactileError | None = None
@@ -125,19 +126,21 @@ class _Link:
         with self._call_lock:
             self._raise_failure()
             call = _Call(request)
-            with self._lock:
-                self._call = call
-                try:
+            try:
+                with self._lock:
+                    self._call = call
                     out = self.conn.send(request)
-                    if _log.isEnabledFor(logging.DEBUG):
-                        _log.debug("host->pad %s", _loggable(request))
-                    self._write(out)
-                except TactileError as exc:
-                    self._call = None
-                    if isinstance(exc, TransportError):
-                        self._fail(self._gone(exc))
-                        self._raise_failure()
-                    raise
+                if _log.isEnabledFor(logging.DEBUG):
+                    _log.debug("host->pad %s", _loggable(request))
+                self._write(out)
+            except TactileError as exc:
+                with self._lock:
+                    if self._call is call:
+                        self._call = None
+                if isinstance(exc, TransportError):
+                    self._fail(self._gone(exc))
+                    self._raise_failure()
+                raise
             # the connection gives up on its own (RequestTimedOut) at response_timeout; our
             # deadline is a backstop a little later in case the reader thread stalls
             if not call.done.wait(timeout + 1.0):
@@ -157,8 +160,13 @@ class _Link:
 
     # ------------------------------------------------------------------ reader thread
     def _write(self, data: bytes | None) -> None:
+        # the write lock, not the connection lock: a serial write flushes (tcdrain) and may
+        # wait for the peer, and nobody should wait for that to touch the connection.  Order
+        # between an ACK and a data frame does not matter; data frames cannot overtake each
+        # other (stop-and-wait: the connection releases the next one only after an ACK).
         if data:
-            self.transport.write(data)
+            with self._write_lock:
+                self.transport.write(data)
 
     def _run(self) -> None:
         try:
@@ -170,14 +178,17 @@ class _Link:
                 if self._stop.is_set():
                     break
                 with self._lock:
+                    out = bytearray()
                     if data:
                         self.conn.receive_data(data)
-                        # ACKs first: the pad's retransmission timer is running
-                        self._write(self.conn.data_to_send())
+                        # events are handed over before the ACKs are written (the pad's ACK
+                        # timeout, 200 ms, is far longer than handing them over takes)
+                        out += self.conn.data_to_send()
                         self._drain()
-                    self._write(self.conn.retransmit_due(self.clock()))
+                    out += self.conn.retransmit_due(self.clock()) or b""
                     self._drain()
-                    self._write(self.conn.data_to_send())
+                    out += self.conn.data_to_send()
+                self._write(bytes(out))
         except TransportError as exc:
             if not self._stop.is_set():
                 self._fail(self._gone(exc))
