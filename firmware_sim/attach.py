@@ -20,6 +20,7 @@ import os
 import random
 import selectors
 import socket
+import termios
 import threading
 import time
 import tty
@@ -39,6 +40,9 @@ __all__ = ["SimulatorTransport", "parse_sim_url", "runner_for_url", "create_runn
 _MAX_PENDING = 1 << 20
 
 _TRUE = {"1", "true", "yes", "on"}
+#: termios speed constant -> baud rate (B57600 -> 57600); B0 (hang up) is left out
+_SPEEDS = {getattr(termios, name): int(name[1:]) for name in dir(termios)
+           if name.startswith("B") and name[1:].isdigit() and int(name[1:]) > 0}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
@@ -61,6 +65,8 @@ class _LoopbackLink:
         self._buf = bytearray()
         self._dead: str | None = None
         self._cancel = False
+        #: the baud rate the host end is set to, if it says (for the runner's baud check)
+        self.host_baud: int | None = None
 
     # runner side (runner lock held)
     def deliver(self, data: bytes) -> None:
@@ -148,6 +154,14 @@ class SimulatorTransport(Transport):
     @property
     def closed(self) -> bool:
         return self._link.dead is not None
+
+    @property
+    def baudrate(self) -> int | None:
+        return self._link.host_baud
+
+    def set_baudrate(self, baudrate: int) -> None:
+        """Set the host end's line speed (it matters only to a runner with ``baud_check``)."""
+        self._link.host_baud = int(baudrate)
 
     def write(self, data: bytes) -> None:
         self._link.write(data)
@@ -293,6 +307,15 @@ class _PtyLink(_FdLink):
 
     def _fileobj(self) -> object:
         return self._master
+
+    @property
+    def host_baud(self) -> int | None:
+        """The speed the host set on the pty (pyserial sets it at open), if a standard one."""
+        try:
+            speed = termios.tcgetattr(self._slave)[5]
+        except (termios.error, OSError):
+            return None
+        return _SPEEDS.get(speed)
 
     def _recv(self) -> bytes | None:
         try:
@@ -537,13 +560,15 @@ def create_runner(kind: str, options: dict[str, str], *, name: str | None = None
 
     ``options`` are strings as in a URL query.  Generic ones are handled here: ``wire_time``
     ("1": model the wire time at the model's ``baudrate``) and ``seed`` (random source of the
-    byte faults, also passed to the model); the rest go to the kind's ``create()``.
+    byte faults, also passed to the model) and ``baud_check`` ("1": a host at another baud
+    rate than the model's gets garbage); the rest go to the kind's ``create()``.
     """
     from firmware_sim import registry
     from firmware_sim.runner import DeviceRunner
 
     options = dict(options)
     wire_time = _flag(options.pop("wire_time", "0"), "wire_time")
+    baud_check = _flag(options.pop("baud_check", "0"), "baud_check")
     rng = None
     if options.get("seed") is not None:
         try:
@@ -552,7 +577,8 @@ def create_runner(kind: str, options: dict[str, str], *, name: str | None = None
             raise ConfigurationError(f"option seed must be an integer, not "
                                      f"{options['seed']!r}") from None
     device = registry.create_device(kind, **options)
-    return DeviceRunner(device, rng=rng, name=name, follow_device_baud=wire_time)
+    return DeviceRunner(device, rng=rng, name=name, follow_device_baud=wire_time,
+                        baud_check=baud_check)
 
 
 def attach_loopback(runner: "DeviceRunner") -> _LoopbackLink:

@@ -47,6 +47,8 @@ _MAX_WAIT = 0.25
 _SPLIT_GAP = 0.002
 #: bits on the wire per byte: start bit, 8 data bits, stop bit (8N1)
 _BITS_PER_BYTE = 10
+#: baud rate mismatch a UART still receives correctly (about half a bit over a 10-bit frame)
+_BAUD_TOLERANCE = 0.03
 #: how long stop() waits for the runner thread before reporting it stuck
 _JOIN_TIMEOUT = 5.0
 
@@ -83,11 +85,16 @@ class DeviceRunner:
     random source of the byte faults (garbage bytes, flipped bits).  ``follow_device_baud``
     takes the wire-time baud rate from the model's ``baudrate`` attribute at every power-on (a
     module whose baud rate setting applies at the next power cycle changes speed then).
+    ``baud_check`` models a mismatched line: where the host's baud rate is known (a pty whose
+    host set its speed, a ``sim://`` port, a loopback Transport after ``set_baudrate``) and
+    differs from the model's ``baudrate`` by more than a UART tolerates, each side receives
+    garbage instead of the other's bytes, as on a real wire.
     """
 
     def __init__(self, device: SimulatedDevice, *, clock: Callable[[], float] = time.monotonic,
                  wire_baud: int | None = None, name: str | None = None,
-                 rng: random.Random | None = None, follow_device_baud: bool = False) -> None:
+                 rng: random.Random | None = None, follow_device_baud: bool = False,
+                 baud_check: bool = False) -> None:
         if not isinstance(device, SimulatedDevice):
             raise ConfigurationError(
                 f"DeviceRunner needs a SimulatedDevice, not {type(device).__name__}")
@@ -97,6 +104,9 @@ class DeviceRunner:
         self.clock = clock
         self.wire_baud = wire_baud
         self.follow_device_baud = follow_device_baud
+        self.baud_check = baud_check
+        if baud_check:
+            self._device_baud()
         if follow_device_baud:
             self._device_baud()  # fail now, not at power-on, if the model has no baud rate
         self.name = name or f"{device.kind}-{next(_names)}"
@@ -377,6 +387,9 @@ class DeviceRunner:
             if self._corrupt_in:
                 data = self._flip_bits(data, self._corrupt_in)
                 self._corrupt_in -= min(self._corrupt_in, len(data))
+            data = self._across_line(link, data, towards_host=False)
+            if not data:
+                return
             if not self._rx:
                 self._rx_time = max(self._rx_time, self.clock())
             self._rx += data
@@ -444,6 +457,25 @@ class DeviceRunner:
             self.errors.append(message)
             self._emit("error", source="model", message=message)
             return None
+
+    def _across_line(self, link: "_Link", data: bytes, *, towards_host: bool) -> bytes:
+        """What the receiver gets when both ends' baud rates are known and do not match.
+
+        A UART samples each bit at its own rate: beyond a few per cent of mismatch it frames
+        the wrong bits, so the receiver sees unrelated bytes, more of them when it runs faster
+        than the sender and fewer when slower.  Modelled as random bytes in that proportion.
+        """
+        if not self.baud_check:
+            return data
+        host_baud = getattr(link, "host_baud", None)
+        device_baud = getattr(self.device, "baudrate", None)
+        if not host_baud or not isinstance(device_baud, int) or device_baud <= 0:
+            return data
+        if abs(host_baud / device_baud - 1) <= _BAUD_TOLERANCE:
+            return data
+        sender, receiver = (device_baud, host_baud) if towards_host else (host_baud, device_baud)
+        count = int(len(data) * receiver / sender + self._rng.random())
+        return bytes(self._rng.randrange(256) for _ in range(count))
 
     def _device_baud(self) -> int:
         baud = getattr(self.device, "baudrate", None)
@@ -704,7 +736,9 @@ class DeviceRunner:
             self._split_next = now + self._split_gap
             self._tx_time = max(self._tx_time, now)
         if self._link is not None:
-            self._link.deliver(data)
+            data = self._across_line(self._link, data, towards_host=True)
+            if data:
+                self._link.deliver(data)
         # no link: the bytes went out on a wire nobody listens to
 
     def _timeout(self, now: float) -> float:

@@ -29,7 +29,8 @@ from tools.args import JsonLines, host_port
 
 __all__ = ["register", "run", "build_kind_parser"]
 
-_GENERIC_FLAGS = {"--pty-link", "--tcp", "--state", "--trace", "--wire-time", "-h", "--help"}
+_GENERIC_FLAGS = {"--pty-link", "--tcp", "--state", "--trace", "--wire-time", "--baud-check",
+                  "-h", "--help"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -65,6 +66,9 @@ def build_kind_parser(kind: str) -> argparse.ArgumentParser:
                         help="print one decoded JSON line per frame in each direction")
     parser.add_argument("--wire-time", action="store_true",
                         help="deliver bytes no faster than the device's baud rate would")
+    parser.add_argument("--baud-check", action="store_true",
+                        help="a host whose port is set to another baud rate than the device's "
+                             "receives garbage, as on a real line (pty only: TCP has no baud)")
     for option in registry.cli_options(kind):
         if option["flag"] in _GENERIC_FLAGS:
             continue  # the runner owns these
@@ -105,8 +109,8 @@ def _serve(kind: str, options: dict[str, str], opts: argparse.Namespace) -> int:
 
 def _serve_with(kind: str, options: dict[str, str], opts: argparse.Namespace, out: JsonLines,
                 stopper: "_Stopper") -> int:
-    runner = create_runner(kind, {**options, "wire_time": "1" if opts.wire_time else "0"},
-                           name=kind)
+    runner = create_runner(kind, {**options, "wire_time": "1" if opts.wire_time else "0",
+                                  "baud_check": "1" if opts.baud_check else "0"}, name=kind)
     device = runner.device
 
     # events wait until the ready line is out: it must be the first line
@@ -131,7 +135,8 @@ def _serve_with(kind: str, options: dict[str, str], opts: argparse.Namespace, ou
             runner.serve_tcp(*opts.tcp)
             ready_line["port"] = runner.port
         runner.start()
-        ready_line.update(kind=kind, pid=os.getpid(), wire_time=runner.follow_device_baud)
+        ready_line.update(kind=kind, pid=os.getpid(), wire_time=runner.follow_device_baud,
+                          baud_check=runner.baud_check)
         baudrate = getattr(device, "baudrate", None)
         if isinstance(baudrate, int):
             ready_line["baudrate"] = baudrate

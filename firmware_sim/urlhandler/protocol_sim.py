@@ -4,7 +4,8 @@
 private :class:`~firmware_sim.runner.DeviceRunner` that lives as long as the port is open.
 ``sim://KIND?name=N`` attaches to a runner registered under N in this process (the pytest
 fixtures do that); closing the port then only detaches.  Generic options: ``wire_time=1``,
-``seed=N``; the rest go to the model.  ``port.simulator`` is the runner, for control commands::
+``seed=N``, ``baud_check=1`` (a port set to another baud rate than the model's receives
+garbage); the rest go to the model.  ``port.simulator`` is the runner, for control commands::
 
     port = serial.serial_for_url("sim://fingerprint?model=r503", timeout=1)
     port.simulator.command("place 3 90")
@@ -59,6 +60,7 @@ class Serial(SerialBase):
                 runner.stop()
                 raise
         self.simulator, self._link, self._owned = runner, link, owned
+        link.host_baud = self._baudrate
         self.is_open = True
 
     def from_url(self, url: str):
@@ -67,7 +69,9 @@ class Serial(SerialBase):
         return runner_for_url(url)
 
     def _reconfigure_port(self) -> None:
-        """Line settings do not matter in process (the wire-time model uses the model's baud)."""
+        """Only the baud rate matters, and only to a simulator with ``baud_check=1``."""
+        if self._link is not None:
+            self._link.host_baud = self._baudrate
 
     def close(self) -> None:
         if self.is_open:

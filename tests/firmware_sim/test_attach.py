@@ -260,6 +260,33 @@ def test_the_url_handler_imports_nothing_but_pyserial():
     assert heavy == []
 
 
+def test_sim_url_baud_check_follows_the_port_setting():
+    port = serial.serial_for_url("sim://echo?baud_check=1&baudrate=57600", baudrate=9600,
+                                 timeout=0.3)
+    try:
+        assert port.simulator.baud_check is True
+        port.write(b"A" * 120)
+        assert port.read(120) != b"A" * 120
+        port.baudrate = 57600                 # pyserial reconfigures the open port
+        port.reset_input_buffer()
+        port.write(b"hello")
+        assert port.read(5) == b"hello"
+    finally:
+        port.close()
+
+
+def test_pty_baud_check_reads_the_speed_the_host_set(tmp_path):
+    with DeviceRunner(EchoDevice(baudrate=57600), baud_check=True) as runner:
+        path = runner.serve_pty(str(tmp_path / "line"))
+        with SerialTransport(path, baudrate=19200) as wrong:
+            wrong.write(b"Z" * 60)
+            assert read_exactly(wrong, 60, timeout=0.5) != b"Z" * 60
+        with SerialTransport(path, baudrate=57600) as right:
+            right.reset_input()
+            right.write(b"right")
+            assert read_exactly(right, 5) == b"right"
+
+
 def test_parse_sim_url():
     assert parse_sim_url("sim://pinpad?layout=pos&trace=1") == ("pinpad",
                                                                 {"layout": "pos", "trace": "1"})

@@ -284,6 +284,35 @@ def test_wire_time_can_follow_the_model_baud_rate_at_power_on():
         DeviceRunner(no_baud, follow_device_baud=True)
 
 
+def test_baud_check_garbles_a_mismatched_line():
+    device = EchoDevice(baudrate=57600)
+    with DeviceRunner(device, baud_check=True, rng=random.Random(1)) as runner, \
+            runner.loopback() as link:
+        payload = bytes(range(200))
+        link.write(payload)                       # host speed unknown: no check
+        assert read_exactly(link, 200) == payload
+        link.set_baudrate(56000)                  # 2.8 % off: a UART still copes
+        link.write(payload)
+        assert read_exactly(link, 200) == payload
+        link.set_baudrate(9600)
+        # a slow sender's bits look like several bytes each to a fast receiver, and back
+        link.write(payload)
+        wait_for(lambda: len(device.received) >= 1600)
+        arrived = bytes(device.received[400:])
+        assert len(arrived) == 1200 and payload not in arrived
+        garbage = read_exactly(link, 200, timeout=1.0)
+        assert len(garbage) == 200 and garbage != payload and garbage != arrived[:200]
+        assert link.read(1000, 0.05) == b""
+        link.set_baudrate(57600)
+        link.reset_input()
+        link.write(b"ok")
+        assert read_exactly(link, 2) == b"ok"
+    with pytest.raises(ConfigurationError, match="has no baud rate"):
+        no_baud = EchoDevice()
+        del no_baud.baudrate
+        DeviceRunner(no_baud, baud_check=True)
+
+
 def test_timers_run_when_due():
     clock = FakeClock()
     with DeviceRunner(EchoDevice(), clock=clock) as runner, runner.loopback() as link:

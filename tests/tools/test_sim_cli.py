@@ -177,9 +177,10 @@ def test_tcp_and_trace(spawn):
 
 
 def test_wire_time_flag(spawn, tmp_path):
-    sim = spawn("echo", "--pty-link", str(tmp_path / "e"), "--wire-time")
+    sim = spawn("echo", "--pty-link", str(tmp_path / "e"), "--wire-time", "--baud-check")
     ready = sim.line()
     assert ready["wire_time"] is True and ready["baudrate"] == 57600
+    assert ready["baud_check"] is True
     assert sim.terminate() == 0
 
 
