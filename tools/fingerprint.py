@@ -24,7 +24,7 @@ from drivers.fingerprint import (
     ReaderEvent,
     Template,
 )
-from protocol.errors import ConfigurationError
+from protocol.errors import ConfigurationError, TactileError
 from tools.args import JsonLines, add_json_flag, add_port_argument, add_timeout_argument
 
 __all__ = ["register", "run"]
@@ -266,11 +266,25 @@ def _run(args: argparse.Namespace) -> int:
         print("tactile fingerprint clear erases every template in the module; "
               "repeat with --yes to do it.", file=sys.stderr)
         return 2
-    if action == "import":
-        try:
-            template = Template.load(args.file)
-        except OSError as exc:
-            raise ConfigurationError(f"cannot read the template file {args.file}: {exc.strerror}") from exc
+    try:
+        return _session(args, out, action)
+    except TactileError as exc:
+        if out.json is not None:     # scripts get the failure as the last JSON line too
+            out.json({"result": action, "ok": False, "error": type(exc).__name__,
+                      "message": str(exc), "code": getattr(exc, "code", None)})
+        raise
+
+
+def _load_template(path: Path) -> Template:
+    try:
+        return Template.load(path)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read the template file {path}: {exc.strerror}") from exc
+
+
+def _session(args: argparse.Namespace, out: _Output, action: str) -> int:
+    if action == "import":          # a missing file is found before the module is touched
+        _load_template(args.file)
     baud = args.baud
     if baud == "auto":
         baud = FingerprintReader.detect_baudrate(args.port, address=args.address,
@@ -328,14 +342,7 @@ def _enroll(reader: FingerprintReader, args: argparse.Namespace, out: _Output) -
 
 
 def _verify(reader: FingerprintReader, args: argparse.Namespace, out: _Output) -> int:
-    if args.template is not None:
-        try:
-            reference: Template | int = Template.load(args.template)
-        except OSError as exc:
-            raise ConfigurationError(f"cannot read the template file {args.template}: "
-                                     f"{exc.strerror}") from exc
-    else:
-        reference = args.slot
+    reference = _load_template(args.template) if args.template is not None else args.slot
     result = reader.verify(reference, attempts=args.attempts, on_event=out.event, timeout=args.wait)
     text = (f"MATCH (score {result.score}, attempt {result.attempts_used})" if result.matched
             else f"NO MATCH after {result.attempts_used} attempt(s) (best score {result.score})")
@@ -433,7 +440,7 @@ def _export(reader: FingerprintReader, args: argparse.Namespace, out: _Output) -
 
 
 def _import(reader: FingerprintReader, args: argparse.Namespace, out: _Output) -> int:
-    template = Template.load(args.file)
+    template = _load_template(args.file)
     reader.import_template(template, slot=args.slot, overwrite=args.overwrite)
     out.result("import", {"slot": args.slot, "size": len(template), "file": str(args.file)},
                f"Stored {args.file} ({len(template)} bytes) in slot {args.slot}.")

@@ -148,11 +148,16 @@ def test_errors_are_plain_and_exit_1(sim, capsys):
     assert main(["fingerprint", "verify", url(sim), "--slot", "5"]) == 1
     err = capsys.readouterr().err
     assert "EmptySlotError" in err and "slot is empty" in err
+    code, lines = run_json(capsys, "verify", url(sim), "--slot", "5")
+    assert code == 1 and lines[-1]["ok"] is False and lines[-1]["error"] == "EmptySlotError"
+    assert lines[-1]["code"] == 0x0C and "slot is empty" in lines[-1]["message"]
     sim.command("fault stall 30")
     assert main(["fingerprint", "index", url(sim), "--timeout", "0.2"]) == 1
     err = capsys.readouterr().err
     assert "DeviceTimeoutError: no reply from the fingerprint module" in err and "Check:" in err
     sim.command("fault clear")
+    code, lines = run_json(capsys, "import", url(sim), "/nonexistent/t.tpl", "--slot", "1")
+    assert code == 1 and "cannot read the template file" in lines[-1]["message"]
     assert main(["fingerprint", "info", "sim://nosuchkind"]) == 1
     assert "unknown simulator kind" in capsys.readouterr().err
     with pytest.raises(SystemExit):
