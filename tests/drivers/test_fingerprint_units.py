@@ -16,6 +16,7 @@ from drivers.fingerprint import (
     LibraryEmptyError,
     LibraryFullError,
     LiftFinger,
+    Matched,
     MergeError,
     NoMatch,
     PacketError,
@@ -39,6 +40,7 @@ from drivers.fingerprint import (
     error_for_code,
 )
 from fingerprint_helpers import new_runner, open_reader
+from drivers.transport import Transport
 from protocol.ef01 import CONFIRMATIONS
 from protocol.errors import ConfigurationError, DeviceError
 
@@ -138,3 +140,60 @@ def test_constructor_checks():
         with pytest.raises(ConfigurationError, match=match):
             FingerprintReader(host, **kwargs)
     host.close()
+
+
+class ScriptedExchange(Transport):
+    """Replays a conversation byte for byte: each write must be the next expected command (hex
+    from the reference), and is answered with the recorded reply."""
+
+    description = "recorded conversation"
+
+    def __init__(self, script: list[tuple[str, str]]) -> None:
+        self.script = [(bytes.fromhex(c.replace(" ", "")), bytes.fromhex(r.replace(" ", "")))
+                       for c, r in script]
+        self.pending = bytearray()
+
+    def write(self, data: bytes) -> None:
+        assert self.script, f"unexpected command {data.hex().upper()}"
+        expected, reply = self.script.pop(0)
+        assert data == expected, f"sent {data.hex().upper()}, expected {expected.hex().upper()}"
+        self.pending += reply
+
+    def read(self, max_bytes: int, timeout: float) -> bytes:
+        out = bytes(self.pending[:max_bytes])
+        del self.pending[:max_bytes]
+        return out
+
+    def close(self) -> None:
+        pass
+
+
+# frames from /work/shared/reference/fingerprint-module-protocol.md (examples and published
+# R503 replies); ReadSysPara's command frame follows from the packet rules
+READ_SYS_PARA = "EF01 FFFFFFFF 01 0003 0F 0013"
+R503_SYS_PARA = "EF01 FFFFFFFF 07 0013 00 0004 0000 00C8 0003 FFFFFFFF 0002 0006 04ED"
+GEN_IMG = "EF01 FFFFFFFF 01 0003 01 0005"
+IMG2TZ_1 = "EF01 FFFFFFFF 01 0004 02 01 0008"
+SEARCH_1_0_1000 = "EF01 FFFFFFFF 01 0008 04 01 0000 03E8 00F9"
+ACK_OK = "EF01 FFFFFFFF 07 0003 00 000A"
+ACK_NO_FINGER = "EF01 FFFFFFFF 07 0003 02 000C"
+R503_SEARCH_HIT = "EF01 FFFFFFFF 07 0007 00 0001 0060 006F"
+SEARCH_MISS = "EF01 FFFFFFFF 07 0007 09 0000 0000 0017"
+
+
+def test_the_driver_speaks_the_reference_byte_for_byte():
+    line = ScriptedExchange([
+        (READ_SYS_PARA, R503_SYS_PARA), (READ_SYS_PARA, R503_SYS_PARA),
+        (GEN_IMG, ACK_NO_FINGER), (GEN_IMG, ACK_OK), (IMG2TZ_1, ACK_OK),
+        (SEARCH_1_0_1000, R503_SEARCH_HIT),
+        (GEN_IMG, ACK_OK), (IMG2TZ_1, ACK_OK), (SEARCH_1_0_1000, SEARCH_MISS),
+    ])
+    reader = FingerprintReader.open(line, poll_interval=0)
+    params = reader.parameters()
+    assert (params.status, params.capacity, params.security_level) == (0x0004, 200, 3)
+    assert (params.address, params.packet_size, params.baudrate) == (0xFFFFFFFF, 128, 57600)
+    events = []
+    assert reader.identify(count=1000, on_event=events.append) == IdentifyResult(1, 96)
+    assert [type(e) for e in events] == [PlaceFinger, FingerDetected, Matched]
+    assert reader.identify(count=1000) == IdentifyResult(None, 0)
+    assert line.script == []
