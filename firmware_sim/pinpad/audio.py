@@ -214,10 +214,11 @@ class Audio:
                 self._start(self.pending.pop(0), done.ends)
 
     # -- tones and haptics ----------------------------------------------------------------
-    def tone(self, name: str, *, freq: int | None = None, ms: int | None = None) -> None:
+    def tone(self, name: str, *, freq: int | None = None, ms: int | None = None,
+             volume: int | None = None) -> None:
         f, d = TONES.get(name, (freq or 1000, ms or 100))
         self.emit("tone", tone=name, freq=freq or f, ms=ms or d, channel=self.channel,
-                  volume=self.volume)
+                  volume=volume or self.volume)
 
     def haptic(self, name: str, pattern: list[int] | None = None) -> None:
         self.emit("haptic", pattern=list(pattern if pattern is not None else HAPTIC_PATTERNS[name]),

@@ -365,7 +365,7 @@ class PadCore:
             "digits": entry.buffer.count if entry else 0,
             "phase": entry.phase if entry else 0,
             "seconds_left": self.seconds_left(),
-            "pin_held": self._held is not None and self.now() <= self._held[1],
+            "pin_held": self._held is not None and self.now() < self._held[1],
             "entries_left": self.entries_left(),
             "beep_active": self.audio.beep_active,
             "beep_inactive": self.audio.beep_inactive,
@@ -568,7 +568,7 @@ class PadCore:
     def _take_held(self) -> str:
         held = self._held
         self._held = None
-        if held is None or self.now() > held[1]:
+        if held is None or self.now() >= held[1]:
             raise Refusal(ResultCode.NO_PIN,
                           "no completed PIN entry to build a PIN block from (a PIN is used once "
                           f"and kept at most {HELD_PIN_LIFETIME} s after the entry)")
@@ -586,7 +586,7 @@ class PadCore:
         self._require_not_locked()
         if self._in_entry():
             raise Refusal(ResultCode.NOT_ALLOWED_DURING_PIN, "the PIN entry has not completed")
-        if self._held is None or self.now() > self._held[1]:
+        if self._held is None or self.now() >= self._held[1]:
             self._held = None
             raise Refusal(ResultCode.NO_PIN, "no completed PIN is held (none entered, already "
                           f"used, or older than {HELD_PIN_LIFETIME} s)")
@@ -652,8 +652,10 @@ class PadCore:
     def stop_speech(self) -> None:
         self.audio.stop("host")
 
-    def play_tone(self, name: str, freq: int | None = None, ms: int | None = None) -> None:
+    def play_tone(self, name: str, freq: int | None = None, ms: int | None = None,
+                  volume: int | None = None) -> None:
         self._require_powered()
+        self._check_audio(None, volume)
         if name != "custom" and name not in TONES:
             raise Refusal(ResultCode.BAD_PARAMETER,
                           f"unknown tone {name!r}: use custom or one of {', '.join(TONES)}")
@@ -664,7 +666,7 @@ class PadCore:
             # be able to fake (or mask) digit feedback
             raise Refusal(ResultCode.NOT_ALLOWED_DURING_PIN,
                           "the key tone is reserved for key feedback during PIN entry")
-        self.audio.tone(name, freq=freq, ms=ms)
+        self.audio.tone(name, freq=freq, ms=ms, volume=volume)
 
     def keypress_beep(self, active: bool, inactive: bool) -> None:
         self.audio.beep_active = active
@@ -881,7 +883,7 @@ class PadCore:
                     if self.audio.private:
                         self.audio.haptic("warning")
                     self._prompt("time-warning", w)
-        if self._held is not None and now > self._held[1]:
+        if self._held is not None and now >= self._held[1]:
             self._held = None
         if self._explore_warn_at is not None and now >= self._explore_warn_at:
             # SPEC rule 9: host free text is not authenticated in TPP 1.0, so the pad repeats

@@ -370,7 +370,7 @@ class PadWire:
 
     def _tone(self, req: m.PlayTone) -> m.Response:
         self.core.play_tone(_TONE_NAMES[req.tone], freq=req.frequency or None,
-                            ms=req.duration or None)
+                            ms=req.duration or None, volume=req.volume or None)
         return m.Done(MessageType.PLAY_TONE)
 
     def _beep(self, req: m.KeypressBeep) -> m.Response:

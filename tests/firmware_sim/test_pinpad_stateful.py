@@ -66,7 +66,7 @@ class PinEntryMachine(RuleBasedStateMachine):
     @rule(fmt=st.sampled_from([PinBlockFormat.ISO0, PinBlockFormat.ISO3, PinBlockFormat.ISO4]))
     def pin_block(self, fmt):
         reply = self.pad.request(m.GetPinBlock(format=fmt, customer_data=PAN))
-        if self.held is not None and self.pad.t > self.held_until:
+        if self.held is not None and self.pad.t >= self.held_until:
             self.held = None  # expired inside the pad
         if self.held is None:
             assert isinstance(reply, m.Refused) and reply.result is ResultCode.NO_PIN
@@ -165,7 +165,7 @@ class PinEntryMachine(RuleBasedStateMachine):
         status = self.pad.ok(m.GetStatus())
         assert status.mode is (State.PIN_ENTRY if self.active else State.IDLE)
         assert status.digits == (len(self.digits) if self.active else 0)
-        assert status.pin_held == (self.held is not None and self.pad.t <= self.held_until)
+        assert status.pin_held == (self.held is not None and self.pad.t < self.held_until)
 
 
 PinEntryMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=40,

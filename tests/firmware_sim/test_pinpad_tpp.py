@@ -316,6 +316,13 @@ def test_speech_rate_volume_queue_interrupt_and_duration():
     assert pad.device.core.audio.speaking  # not interruptible by keys
     pad.ok(m.StopSpeech())
     assert pad.of(m.SpeechEnded)[-1].how is SpeechEnd.STOPPED
+    pad.ok(m.PlayTone(tone=Tone.CUSTOM, frequency=440, duration=200, volume=300))
+    assert pad.stdout("tone")[-1] == {"event": "tone", "tone": "custom", "freq": 440, "ms": 200,
+                                      "channel": "speaker", "volume": 300}
+    pad.ok(m.Haptic(pattern=(50, 20, 50)))
+    assert pad.stdout("haptic")[-1]["pattern"] == [50, 20, 50]
+    pad.ok(m.Display(text="Welcome", large=True))
+    assert pad.stdout("display")[-1] == {"event": "display", "text": "Welcome", "large": True}
     pad.ok(m.SetVolume())  # defaults
     assert pad.ok(m.GetStatus()).volume == 500
 
