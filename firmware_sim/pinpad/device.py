@@ -112,8 +112,12 @@ class PinPadDevice(SimulatedDevice):
             line = self.script.due(now)
             if line is None:
                 break
-            self.event("script", line=_safe_line(line))
-            self._run(line, scripted=True)
+            try:
+                self._run(line, scripted=True)
+            except ConfigurationError as exc:
+                self.event("script", line=_safe_line(line), error=str(exc))
+            else:
+                self.event("script", line=_safe_line(line))
         self.core.tick(now)
         wire_due = self.wire.tick(now)
         times = [t for t in (self.core.next_deadline(), self.script.next_at, wire_due)
