@@ -27,6 +27,16 @@ __all__ = ["Transport", "SerialTransport", "LoopbackTransport", "loopback_pair"]
 if "firmware_sim.urlhandler" not in serial.protocol_handler_packages:
     serial.protocol_handler_packages.append("firmware_sim.urlhandler")
 
+try:  # pyserial lets termios.error (not an OSError) escape from flush()/tcflush on a dead tty
+    from termios import error as _TermiosError
+except ImportError:  # pragma: no cover - not POSIX
+    class _TermiosError(Exception):  # type: ignore[no-redef]
+        """Never raised where there is no termios."""
+
+#: what a pyserial port raises when the link fails (a pulled adapter, a hung-up pty, a reset
+#: TCP peer); AttributeError/TypeError: pyserial's socket handler after its socket is gone
+_PORT_ERRORS = (serial.SerialException, OSError, _TermiosError, AttributeError, TypeError)
+
 
 class Transport(ABC):
     """A bidirectional byte link with deadlines."""
@@ -95,7 +105,13 @@ class SerialTransport(Transport):
         return not self._port.is_open
 
     def set_baudrate(self, baudrate: int) -> None:
-        self._port.baudrate = baudrate
+        try:
+            self._port.baudrate = baudrate
+        except ValueError as exc:
+            raise ConfigurationError(f"{self.url} cannot run at {baudrate} baud: {exc}") from exc
+        except _PORT_ERRORS as exc:
+            raise TransportError(f"cannot set {self.url} to {baudrate} baud: {exc}. "
+                                 "Check that the device is still connected.") from exc
         self.baudrate = baudrate
         self.description = f"{self.url} at {baudrate} baud"
 
@@ -103,7 +119,7 @@ class SerialTransport(Transport):
         try:
             self._port.write(data)
             self._port.flush()
-        except (serial.SerialException, OSError, AttributeError, TypeError) as exc:
+        except _PORT_ERRORS as exc:
             raise TransportError(f"write to {self.description} failed: {exc}. "
                                  "Check the cable and that the device is still connected.") from exc
 
@@ -117,14 +133,14 @@ class SerialTransport(Transport):
             waiting = self._port.in_waiting
             rest = self._port.read(min(max_bytes - 1, waiting)) if waiting and max_bytes > 1 else b""
             return first + rest
-        except (serial.SerialException, OSError, AttributeError, TypeError) as exc:
+        except _PORT_ERRORS as exc:
             raise TransportError(f"read from {self.description} failed: {exc}. "
                                  "Check the cable and that the device is still connected.") from exc
 
     def reset_input(self) -> None:
         try:
             self._port.reset_input_buffer()
-        except (serial.SerialException, OSError) as exc:
+        except _PORT_ERRORS as exc:
             raise TransportError(f"cannot flush {self.description}: {exc}") from exc
 
     def close(self) -> None:
@@ -133,7 +149,7 @@ class SerialTransport(Transport):
         sock = getattr(self._port, "_socket", None)
         try:
             self._port.close()
-        except (serial.SerialException, OSError):
+        except _PORT_ERRORS:
             pass
         finally:
             if sock is not None:

@@ -1,0 +1,90 @@
+"""drivers.transport: every failure of a link is a TransportError, every read has a deadline."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from drivers.transport import SerialTransport, loopback_pair
+from firmware_sim.runner import DeviceRunner
+from protocol.errors import ConfigurationError, TransportError
+from sim_echo import EchoDevice
+
+
+def test_a_hung_up_pty_raises_transport_errors_only():
+    # pyserial lets termios.error (not an OSError) out of tcflush/tcdrain on a dead tty
+    with DeviceRunner(EchoDevice()) as runner:
+        port = SerialTransport(runner.serve_pty())
+        runner.command("unplug")
+        for action in (lambda: port.write(b"x"), port.reset_input, lambda: port.read(1, 0.1),
+                       lambda: port.set_baudrate(9600)):
+            with pytest.raises(TransportError):
+                action()
+        port.close()
+        port.close()
+
+
+def test_open_errors_are_typed():
+    with pytest.raises(ConfigurationError, match="Check the URL"):
+        SerialTransport("nosuchscheme://x")
+    with pytest.raises(TransportError, match="tactile list"):
+        SerialTransport("/dev/nonexistent-tactile-port")
+
+
+def test_serial_transport_round_trip_and_baud_change():
+    with DeviceRunner(EchoDevice()) as runner:
+        port = SerialTransport(runner.serve_pty(), 57600)
+        try:
+            port.set_baudrate(115200)
+            assert port.baudrate == 115200 and "115200 baud" in port.description
+            with pytest.raises(ConfigurationError):
+                port.set_baudrate(-5)
+            port.write(b"ping")
+            got = b""
+            deadline = time.monotonic() + 3
+            while len(got) < 4 and time.monotonic() < deadline:
+                got += port.read(4 - len(got), 0.1)
+            assert got == b"ping"
+            assert port.read(10, 0.02) == b""
+        finally:
+            port.close()
+        assert port.closed
+
+
+def test_loopback_pair_moves_bytes_and_honours_deadlines():
+    host, device = loopback_pair()
+    host.write(b"abc")
+    assert device.read(2, 1.0) == b"ab"
+    assert device.read(10, 1.0) == b"c"
+    start = time.monotonic()
+    assert device.read(10, 0.05) == b""
+    assert time.monotonic() - start >= 0.04
+    device.write(b"zz")
+    host.reset_input()
+    assert host.read(10, 0.01) == b""
+    host.manipulator = lambda data: data[::-1]
+    host.write(b"123")
+    assert device.read(10, 1.0) == b"321"
+
+
+def test_loopback_close_wakes_a_blocked_reader():
+    host, device = loopback_pair()
+    errors = []
+
+    def reader():
+        try:
+            device.read(1, 5.0)
+        except TransportError as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    time.sleep(0.02)
+    host.close()
+    thread.join(2)
+    assert errors and not thread.is_alive()
+    assert device.closed
+    with pytest.raises(TransportError, match="other end went away"):
+        device.write(b"x")
