@@ -45,11 +45,13 @@ __all__ = [
 
 
 @contextmanager
-def simulate(kind: str, *, name: str | None = None, wire_baud: int | None = None,
-             **options: object) -> Iterator[DeviceRunner]:
-    """Create a ``kind`` model from ``options``, run it, and make it reachable as
+def simulate(kind: str, *, name: str | None = None, **options: object) -> Iterator[DeviceRunner]:
+    """Create a ``kind`` model from ``options`` (as in a ``sim://`` URL query: the model's own,
+    plus ``wire_time``, ``seed`` and ``baud_check``), run it, and make it reachable as
     ``sim://KIND?name=NAME`` (``NAME`` is ``runner.name``) until the block ends."""
-    device = create_device(kind, **{k: str(v) for k, v in options.items()})
-    with DeviceRunner(device, name=name, wire_baud=wire_baud) as runner:
+    from firmware_sim.attach import create_runner
+
+    runner = create_runner(kind, {k: str(v) for k, v in options.items()}, name=name)
+    with runner:
         register_runner(runner.name, runner)
         yield runner
