@@ -300,3 +300,24 @@ def test_tamper_locks_and_erases_keys(tmp_path):
     assert info.value.code is RefusalCode.TAMPERED
     pad2.core.service_reset()
     pad2.core.start_pin_entry(EntryRequest())
+
+
+@pytest.mark.parametrize("ending", ["enter", "cancel", "timeout", "tamper", "power"])
+def test_pin_buffer_is_overwritten_not_just_dropped(ending):
+    pad = Pad()
+    pad.core.start_pin_entry(EntryRequest(timeout=30))
+    pad.press("7", "8", "9", "6")
+    buffer = pad.core._entry.buffer._data  # the very bytearray that held the digits
+    assert bytes(buffer[:4]) == bytes([7, 8, 9, 6])
+    if ending in ("enter", "cancel"):
+        pad.press(ending)
+    elif ending == "timeout":
+        pad.advance(31)
+    elif ending == "tamper":
+        pad.core.tamper()
+    else:
+        pad.core.power_off()
+    assert bytes(buffer) == bytes(len(buffer))
+    if ending == "enter":  # the held copy is ciphertext under the session key
+        held = pad.core._held[0]
+        assert bytes([7, 8, 9, 6]) not in held and b"7896" not in held
