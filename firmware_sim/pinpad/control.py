@@ -15,6 +15,8 @@ Commands (the runner itself handles ``power-cycle``, ``unplug``, ``replug`` and 
 ``status``                   mode, headset, volume, rate, digit count (never digits), faults ...
 ``transcript``               every utterance so far (text, lang, rate, volume, channel, duration)
 ``pad-fault dead-key KEY``   KEY no longer registers (a broken key switch)
+``pad-fault key-stuck KEY``  KEY sticks down at its next press: that press registers, then the
+                             key gives no new press until the fault is cleared
 ``pad-fault key-bounce KEY`` every press of KEY registers twice (contact bounce)
 ``pad-fault speech-fail``    the speech unit fails: Speak is refused, prompts fall back to display
 ``pad-fault no-ack``         the pad stops acknowledging host frames (host retransmits, times out)
@@ -119,6 +121,8 @@ class ScriptPlayer:
 @dataclass(slots=True)
 class PadFaults:
     dead_keys: set[str] = field(default_factory=set)
+    #: stuck key -> True once it went down (and stayed down)
+    stuck_keys: dict[str, bool] = field(default_factory=dict)
     bouncing_keys: set[str] = field(default_factory=set)
     speech_fail: bool = False
     no_ack: bool = False
@@ -128,6 +132,8 @@ class PadFaults:
         out: dict[str, object] = {}
         if self.dead_keys:
             out["dead-key"] = sorted(self.dead_keys)
+        if self.stuck_keys:
+            out["key-stuck"] = sorted(self.stuck_keys)
         if self.bouncing_keys:
             out["key-bounce"] = sorted(self.bouncing_keys)
         for name in ("speech_fail", "no_ack", "no_reply"):

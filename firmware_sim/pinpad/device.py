@@ -193,6 +193,10 @@ class PinPadDevice(SimulatedDevice):
         for name in keys:
             if name in self.faults.dead_keys:
                 continue
+            if name in self.faults.stuck_keys:
+                if self.faults.stuck_keys[name]:
+                    continue  # held down: no new press edge
+                self.faults.stuck_keys[name] = True
             for _ in range(2 if name in self.faults.bouncing_keys else 1):
                 self.core.press(name)
         # the reply never names digits pressed during PIN entry (it is logged like an event)
@@ -201,17 +205,20 @@ class PinPadDevice(SimulatedDevice):
         return {"ok": True, "command": "press", "keys": shown, "mode": self.core.mode.value}
 
     def _fault(self, words: list[str]) -> dict[str, Any]:
-        usage = ("pad-fault dead-key KEY | key-bounce KEY | speech-fail | no-ack | no-reply "
-                 "| clear")
+        usage = ("pad-fault dead-key KEY | key-stuck KEY | key-bounce KEY | speech-fail | no-ack "
+                 "| no-reply | clear")
         if not words:
             return {"ok": True, "command": "pad-fault", "active": self.faults.active()}
         name = words[0].lower()
         f = self.faults
-        if name in ("dead-key", "key-bounce"):
+        if name in ("dead-key", "key-bounce", "key-stuck"):
             if len(words) != 2:
                 raise ConfigurationError(f"usage: pad-fault {name} KEY")
             key = parse_keys(words[1:])[0]
-            (f.dead_keys if name == "dead-key" else f.bouncing_keys).add(key)
+            if name == "key-stuck":
+                f.stuck_keys.setdefault(key, False)
+            else:
+                (f.dead_keys if name == "dead-key" else f.bouncing_keys).add(key)
         elif name in ("speech-fail", "no-ack", "no-reply") and len(words) == 1:
             setattr(f, name.replace("-", "_"), True)
         elif name == "clear" and len(words) == 1:

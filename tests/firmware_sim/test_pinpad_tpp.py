@@ -438,6 +438,13 @@ def test_faults_dead_key_speech_fail_no_reply():
     pad.ok(entry())
     pad.press("5", "1")
     assert pad.of(m.DigitEntered)[-1].digits == 1
+    pad.command("pad-fault key-stuck 2")
+    pad.press("2", "2")
+    assert pad.of(m.DigitEntered)[-1].digits == 2  # one press edge, then stuck down
+    pad.command("pad-fault key-bounce 3")
+    pad.press("3")
+    assert pad.of(m.DigitEntered)[-1].digits == 4
+    assert set(pad.command("pad-fault")["active"]) == {"dead-key", "key-stuck", "key-bounce"}
     pad.command("pad-fault speech-fail")
     pad.ok(m.CancelEntry())
     assert pad.request(m.Speak(text="hello", lang="en")).result is ResultCode.SPEECH_FAILED
