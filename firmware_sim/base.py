@@ -15,10 +15,40 @@ What a model produces leaves through two callbacks set by :meth:`bind`:
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
 from abc import ABC, abstractmethod
 from typing import Any, Callable
 
-__all__ = ["SimulatedDevice"]
+from protocol.errors import ConfigurationError
+
+__all__ = ["SimulatedDevice", "save_json_atomically"]
+
+
+def save_json_atomically(path: str, data: Any, *, what: str) -> None:
+    """Write ``data`` as JSON to ``path`` so that a crash leaves the old file or the new one,
+    never half of one: a temporary file in the same directory, fsync, then ``os.replace``.
+
+    ``what`` names the file in the error a technician reads ("the pad state file").
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".tactile-state-", suffix=".tmp", dir=directory)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(data, fh, indent=1, sort_keys=True)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot write {what} {path!r}: {exc}. Check that the directory exists and is "
+            "writable.") from exc
 
 
 class SimulatedDevice(ABC):

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
 from protocol.ef01 import DEFAULT_ADDRESS
 from protocol.errors import ConfigurationError
+
+from firmware_sim.base import save_json_atomically
 
 from firmware_sim.fingerprint.profiles import ModelProfile
 
@@ -102,20 +103,4 @@ class Flash:
         """Write the file atomically (no-op without a path)."""
         if not self.path:
             return
-        directory = os.path.dirname(os.path.abspath(self.path))
-        try:
-            fd, tmp = tempfile.mkstemp(prefix=".fingerprint-state-", suffix=".tmp", dir=directory)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    json.dump(self.to_json(), fh, indent=1, sort_keys=True)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.replace(tmp, self.path)
-            except BaseException:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-                raise
-        except OSError as exc:
-            raise ConfigurationError(
-                f"cannot write the fingerprint module state file {self.path!r}: {exc}. Check that "
-                "the directory exists and is writable.") from exc
+        save_json_atomically(self.path, self.to_json(), what="the fingerprint module state file")

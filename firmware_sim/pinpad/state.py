@@ -11,10 +11,11 @@ from __future__ import annotations
 import copy
 import json
 import os
-import tempfile
 from typing import Any
 
 from protocol.errors import ConfigurationError
+
+from firmware_sim.base import save_json_atomically
 
 __all__ = ["StateStore", "STATE_VERSION"]
 
@@ -59,20 +60,4 @@ class StateStore:
     def save(self) -> None:
         if not self.path:
             return
-        directory = os.path.dirname(os.path.abspath(self.path))
-        try:
-            fd, tmp = tempfile.mkstemp(prefix=".pinpad-state-", suffix=".tmp", dir=directory)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    json.dump(self.data, fh, indent=1, sort_keys=True)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.replace(tmp, self.path)
-            except BaseException:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-                raise
-        except OSError as exc:
-            raise ConfigurationError(
-                f"cannot write the pad state file {self.path!r}: {exc}. Check that the directory "
-                "exists and is writable.") from exc
+        save_json_atomically(self.path, self.data, what="the pad state file")
