@@ -142,7 +142,8 @@ _ADVICE: dict[type[FingerprintError], str] = {
     LibraryFullError: "Delete unused templates or store the template on the host instead.",
     LibraryEmptyError: "Enroll a finger first.",
     AlreadyEnrolledError: "Use the existing enrollment or delete it first.",
-    PasswordError: "Open the reader with the module's password (password=...).",
+    PasswordError: ("Open the reader with the module's password (password=..., or "
+                    "`--password N` with `tactile fingerprint`)."),
     TransferError: "Check the cable and the packet size; the data was not transferred.",
     StorageError: "The module's flash may be worn; retry once, then replace the module.",
     SettingError: "Check the value against the module's manual.",

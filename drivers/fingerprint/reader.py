@@ -422,7 +422,8 @@ class FingerprintReader:
             n = sum(len(s.data) for s in skipped)
             msg += (f" {n} bytes arrived but formed no valid reply: the baud rate is probably "
                     "wrong (or TX/RX noise); try the module's baud rate, default 57600.")
-        msg += (" Check: power and wiring (TX/RX crossed?), baud rate (try `tactile list`), "
+        msg += (" Check: power and wiring (TX/RX crossed?), the baud rate "
+                "(`tactile fingerprint info PORT --baud auto` finds it), "
                 "and that no console is attached to the port.")
         return DeviceTimeoutError(msg)
 
@@ -587,7 +588,8 @@ class FingerprintReader:
             raise PasswordError(
                 f"the fingerprint module on {self._where()} refused the password: code 0x13, "
                 f"{reply.info.meaning}. Open the reader with the password set on this module "
-                "(password=...); a module whose password is lost must be replaced or reflashed.",
+                "(password=..., or `--password N` with `tactile fingerprint`); a module whose "
+                "password is lost must be replaced or reflashed.",
                 code=reply.code, meaning=reply.info.meaning)
         if not reply.ok:
             raise self._error(reply)
@@ -597,7 +599,8 @@ class FingerprintReader:
         if reply.code == _C.PASSWORD_REQUIRED:
             raise PasswordError(
                 f"the fingerprint module on {self._where()} is protected by a password: code 0x21, "
-                f"{reply.info.meaning}. Open the reader with password=... (the module's password).",
+                f"{reply.info.meaning}. Open the reader with the module's password (password=..., "
+                "or `--password N` with `tactile fingerprint`).",
                 code=reply.code, meaning=reply.info.meaning)
         if not reply.ok:
             raise self._error(reply)
@@ -824,7 +827,8 @@ class FingerprintReader:
             raise SlotError(
                 f"slot {slot} of the fingerprint module on {self._where()} already holds a "
                 "template. Delete it first (`tactile fingerprint delete`), choose a free slot, "
-                "or pass overwrite=True.", code=None, meaning="slot in use")
+                "or pass overwrite=True (`--overwrite` with `tactile fingerprint`).", code=None,
+                meaning="slot in use")
 
     @_locked
     def enroll(self, *, captures: int = 2, slot: int | None = None,

@@ -196,3 +196,32 @@ def test_against_the_simulator_command_in_another_process(tmp_path):
     while link.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not link.exists()
+
+
+def test_error_messages_name_the_options_a_technician_types(capsys):
+    """A technician reads these at a terminal: they point at --password, --overwrite and
+    --baud auto, not only at Python keyword arguments or at `tactile list` (which cannot tell
+    a baud rate)."""
+    runner = new_runner("r307", password="1234", trace="1")
+    registry.register_runner(runner.name, runner)
+    try:
+        assert main(["fingerprint", "info", url(runner)]) == 1
+        err = capsys.readouterr().err
+        assert "PasswordError" in err and "--password N" in err
+        assert main(["fingerprint", "info", url(runner), "--password", "99"]) == 1
+        err = capsys.readouterr().err
+        assert "refused the password" in err and "--password N" in err
+        assert main(["fingerprint", "info", url(runner), "--address", "12345678",
+                     "--password", "1234", "--timeout", "0.2"]) == 1
+        err = capsys.readouterr().err
+        assert "DeviceTimeoutError" in err and "--baud auto" in err and "tactile list" not in err
+        with AutoCustomer(runner, finger=2):
+            assert main(["fingerprint", "enroll", url(runner), "--slot", "4",
+                         "--password", "1234"]) == 0
+        capsys.readouterr()
+        assert main(["fingerprint", "enroll", url(runner), "--slot", "4",
+                     "--password", "1234"]) == 1
+        err = capsys.readouterr().err
+        assert "SlotError" in err and "--overwrite" in err
+    finally:
+        runner.stop()
