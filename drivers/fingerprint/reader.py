@@ -1186,7 +1186,7 @@ class FingerprintReader:
         self._pending_baudrate = baudrate
         return SettingChange("baudrate", old, baudrate, True,
                              f"takes effect after the module is power-cycled; then open it with "
-                             f"baudrate={baudrate}")
+                             f"baudrate={baudrate} (`--baud {baudrate}` with `tactile fingerprint`)")
 
     def _switch_baud(self, baudrate: int) -> None:
         setter = getattr(self.transport, "set_baudrate", None)

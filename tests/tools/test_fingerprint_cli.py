@@ -134,6 +134,7 @@ def test_image_sensor_test_led_notepad_set(sim, capsys, tmp_path):
     assert code == 0 and lines[-1]["pending"] is False and lines[-1]["new"] == 4
     code, lines = run_json(capsys, "set", url(sim), "baudrate", "115200")
     assert code == 0 and lines[-1]["pending"] is True and "power-cycled" in lines[-1]["note"]
+    assert "--baud 115200" in lines[-1]["note"]     # what the technician types next
 
 
 def test_verbose_logs_the_line_to_stderr(sim, capsys):
