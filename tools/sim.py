@@ -19,6 +19,7 @@ import socket
 import stat
 import sys
 import threading
+import time
 from typing import Any
 
 from firmware_sim import registry
@@ -135,6 +136,7 @@ def _serve_with(kind: str, options: dict[str, str], opts: argparse.Namespace, ou
             runner.serve_tcp(*opts.tcp)
             ready_line["port"] = runner.port
         runner.start()
+        _wait_until_booted(device, stopper)
         ready_line.update(kind=kind, pid=os.getpid(), wire_time=runner.follow_device_baud,
                           baud_check=runner.baud_check)
         baudrate = getattr(device, "baudrate", None)
@@ -160,6 +162,16 @@ def _serve_with(kind: str, options: dict[str, str], opts: argparse.Namespace, ou
         return 1
     out({"event": "stopped", "reason": reason})
     return 0
+
+
+def _wait_until_booted(device: Any, stopper: "_Stopper", limit: float = 10.0) -> None:
+    """Hold the ready line until the device answers: an EF01 ZFM/R307 boots for 500 ms after
+    power-up and drops every command meanwhile, and the contract promises that a tool may talk
+    as soon as it reads ``ready``.  A device without a ``ready`` flag is usable at once."""
+    deadline = time.monotonic() + limit
+    while (getattr(device, "ready", True) is False and stopper.reason is None
+           and time.monotonic() < deadline):
+        time.sleep(0.005)
 
 
 class _Stopper:
