@@ -86,7 +86,7 @@ _TABLE = (
               "The two new PINs do not match. Please start again."),
     PromptDef(_P.TIME_WARNING, "time-warning", "还剩{0}秒。如需更多时间，请按帮助键。",
               "{0} seconds left. Press Help for more time."),
-    PromptDef(_P.TIME_EXTENDED, "time-extended", "已为您延长{0}秒。", "You have {0} more seconds."),
+    PromptDef(_P.TIME_EXTENDED, "time-extended", "时间已延长，现在还剩{0}秒。", "You have {0} more seconds."),
     PromptDef(_P.DIGITS_ENTERED, "digits-entered", "已输入{0}位。", "{0} digits entered."),
     PromptDef(_P.MAX_REACHED, "max-reached", "已输入最多位数，请按确认键或更正键。",
               "Maximum digits entered. Press Enter or Clear."),

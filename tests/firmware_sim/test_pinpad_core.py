@@ -131,6 +131,20 @@ def test_inactive_keys_and_terminate_flags():
     assert pad.last("entry-complete")["how"] == "clear"
 
 
+@pytest.mark.parametrize("lang,expected", [("en", "You have 65 more seconds."),
+                                             ("zh-CN", "时间已延长，现在还剩65秒。")])
+def test_time_extended_prompt_speaks_the_seconds_left(lang, expected):
+    # prompt 9's argument is the time now left (SPEC 6.5), so its text must say "left", not
+    # "extended by": 40 s limit, 5 s gone, plus 30 s from the host = 65 s left
+    pad = Pad()
+    pad.core.start_pin_entry(EntryRequest(timeout=40, lang=lang))
+    pad.press("1")
+    pad.advance(5)
+    pad.core.extend_time(30)
+    assert pad.last("time-extended")["seconds_left"] == 65
+    assert pad.said()[-1] == expected
+
+
 def test_timeout_with_warnings_and_extensions():
     pad = Pad()
     pad.core.start_pin_entry(EntryRequest(timeout=40))
