@@ -277,15 +277,35 @@ def check_spec(text: str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python -m protocol.tpp.spec path/to/SPEC.md", file=sys.stderr)
+    """``python -m protocol.tpp.spec [--check] SPEC.md``: rewrite (or only check) the blocks."""
+    import argparse  # the CLI only; the module itself stays import-light
+
+    parser = argparse.ArgumentParser(
+        prog="python -m protocol.tpp.spec",
+        description="Regenerate the tables of the TPP SPEC.md that come from the code.")
+    parser.add_argument("path", help="the SPEC.md to update (protocol/tpp/SPEC.md)")
+    parser.add_argument("--check", action="store_true",
+                        help="do not write: exit 1 and name the blocks that differ from the code")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        with open(args.path, encoding="utf-8") as fh:
+            text = fh.read()
+    except OSError as exc:
+        print(f"cannot read {args.path}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    path = args[0]
-    with open(path, encoding="utf-8") as fh:
-        text = fh.read()
-    new = update_spec(text)
-    with open(path, "w", encoding="utf-8") as fh:
+    if args.check:
+        stale = check_spec(text)
+        if stale:
+            print("blocks that differ from the code: " + ", ".join(stale)
+                  + f" (run python -m protocol.tpp.spec {args.path})", file=sys.stderr)
+            return 1
+        return 0
+    try:
+        new = update_spec(text)
+    except KeyError as exc:
+        print(f"{args.path}: {exc.args[0]}", file=sys.stderr)
+        return 1
+    with open(args.path, "w", encoding="utf-8") as fh:
         fh.write(new)
     stale = check_spec(new)
     if stale:

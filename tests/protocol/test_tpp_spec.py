@@ -119,3 +119,23 @@ def test_appendix_vectors_are_right():
     block = pinblock.encipher_fields("iso4", aes_key, field,
                                      pinblock.build_pan_field("iso4", "4111111111111111"))
     assert block.hex().upper() == row("ISO-4 block")
+
+
+def test_spec_tool_checks_without_writing_and_reports_plainly(tmp_path, capsys):
+    from protocol.tpp.spec import main
+
+    current = update_spec(SPEC)
+    good = tmp_path / "SPEC.md"
+    good.write_text(current, encoding="utf-8")
+    assert main(["--check", str(good)]) == 0
+    stale = current.replace("| 0x01 | Hello |", "| 0x01 | Hullo |", 1)
+    assert stale != current
+    bad = tmp_path / "STALE.md"
+    bad.write_text(stale, encoding="utf-8")
+    assert main(["--check", str(bad)]) == 1
+    assert bad.read_text(encoding="utf-8") == stale          # --check never writes
+    assert "message-types" in capsys.readouterr().err
+    assert main([str(bad)]) == 0                               # without --check it repairs
+    assert bad.read_text(encoding="utf-8") == current
+    assert main([str(tmp_path / "missing.md")]) == 2          # no traceback for a wrong path
+    assert "cannot read" in capsys.readouterr().err
