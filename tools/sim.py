@@ -224,7 +224,13 @@ def _command_loop(runner: DeviceRunner, out: JsonLines, stopper: _Stopper) -> st
                 for raw in _read_all(stdin_fd).splitlines():
                     handle(raw)
             else:
-                selector.register(stdin_fd, selectors.EVENT_READ)
+                try:
+                    selector.register(stdin_fd, selectors.EVENT_READ)
+                except PermissionError:
+                    # not pollable, e.g. /dev/null (`tactile sim ... </dev/null &` in CI):
+                    # it never blocks either, so it is read like a file
+                    for raw in _read_all(stdin_fd).splitlines():
+                        handle(raw)
         while stopper.reason is None:
             for key, _ in selector.select(1.0):
                 if key.fileobj is stopper.wake_r:

@@ -64,3 +64,32 @@ def test_the_module_answers_as_soon_as_ready_is_printed(tmp_path, model):
             for stream in (proc.stdin, proc.stdout, proc.stderr):
                 stream.close()
     assert not os.path.lexists(link)
+
+
+@pytest.mark.skipif(not os.path.exists(os.devnull) or os.name != "posix", reason="POSIX only")
+def test_stdin_from_dev_null_serves_until_sigterm(tmp_path):
+    """`tactile sim fingerprint ... </dev/null &` (a CI job, nohup): /dev/null cannot be polled
+    (epoll says EPERM); the simulator must serve anyway and stop cleanly on SIGTERM."""
+    with open(os.devnull, "rb") as null:
+        proc = subprocess.Popen([sys.executable, "-m", "tools.cli", "sim", "fingerprint",
+                                 "--tcp", "127.0.0.1:0"],
+                                stdin=null, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        ready = _first_line(proc)
+        assert ready["event"] == "ready" and ready["port"].startswith("socket://127.0.0.1:")
+        with SerialTransport(ready["port"]) as port:
+            port.write(READ_SYS_PARA)
+            reply = b""
+            deadline = time.monotonic() + 2.0
+            while len(reply) < REPLY_LENGTH and time.monotonic() < deadline:
+                reply += port.read(REPLY_LENGTH - len(reply), 0.05)
+        assert len(reply) == REPLY_LENGTH and reply[9] == 0x00, reply.hex()
+        assert proc.poll() is None      # EOF on stdin does not end it
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            assert proc.wait(15) == 0
+            assert b"Traceback" not in proc.stderr.read()
+        finally:
+            proc.stdout.close()
+            proc.stderr.close()
