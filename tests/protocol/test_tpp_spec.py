@@ -139,3 +139,28 @@ def test_spec_tool_checks_without_writing_and_reports_plainly(tmp_path, capsys):
     assert bad.read_text(encoding="utf-8") == current
     assert main([str(tmp_path / "missing.md")]) == 2          # no traceback for a wrong path
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_explore_key_words_in_the_spec_are_the_pads():
+    # SPEC 9.1 gives a firmware engineer the explore-mode words in both languages; the
+    # simulated pad must speak exactly those (and every protocol mark and colour has words)
+    from firmware_sim.pinpad.prompts import COLOUR_WORDS, KEY_WORDS, MARK_WORDS, describe_key
+    from protocol.layout import KeyColour, TactileMark
+
+    section = SPEC.split("### 9.1 ", 1)[1].split("\n## ", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0] not in ("key", "language", "tactile mark / colour", "---"):
+            rows[cells[0]] = (cells[1], cells[2])
+    for name, words in KEY_WORDS.items():
+        assert rows.pop(name) == words, name
+    for mark in TactileMark:
+        if mark is not TactileMark.NONE:
+            assert rows.pop(mark.value) == MARK_WORDS[mark.value], mark
+    for colour in KeyColour:
+        if colour is not KeyColour.NONE:
+            assert rows.pop(colour.value) == COLOUR_WORDS[colour.value], colour
+    assert not rows                                            # no word the pad lacks
+    assert f"`{describe_key('five', 2, 2, 'dot', None, 'zh-CN')}`" in section
+    assert describe_key("enter", 3, 4, "circle", "green", "en") in section.replace("\n", " ")
