@@ -156,7 +156,6 @@ class _Session:
         self._queue: "queue.Queue[PadEvent | BaseException]" = queue.Queue()
         self._started = False
         self._finished = False
-        self._idle_limit: float | None = None
         self._last = time.monotonic()
 
     # called by the pad (reader thread); never blocks
@@ -199,8 +198,6 @@ class PinEntrySession(_Session):
     """
 
     _kind = "PIN entry"
-    _request_class: type = m.PinEntry
-    _completion_class: type = m.PinEntryCompleted
 
     def __init__(self, pad: "TactilePinPad", request: Any, *, pan: str | None,
                  block_format: PinBlockFormat, key_slot: int) -> None:
@@ -371,8 +368,6 @@ class PinChangeSession(PinEntrySession):
     """
 
     _kind = "PIN change"
-    _request_class = m.PinChange
-    _completion_class = m.PinChangeCompleted
 
     @property
     def matched(self) -> bool:

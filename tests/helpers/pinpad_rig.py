@@ -68,7 +68,7 @@ class Rig:
             return TactilePinPad.open(self.runner.loopback(), **options)
         return TactilePinPad.open(self.target, backend=self.backend, **options)
 
-    def reconnect(self, pad: TactilePinPad, timeout: float = 5.0) -> None:
+    def reconnect(self, pad: TactilePinPad, timeout: float = 10.0) -> None:
         if self.kind == "loopback":
             pad.reconnect(timeout, transport=self.runner.loopback())
         else:
