@@ -118,6 +118,17 @@ LED_MODES = {"breathing": 1, "flashing": 2, "on": 3, "off": 4, "fade-in": 5, "fa
 #: the baud rates EF01 modules support (9600 x N, N 1..12), the usual settings first
 BAUDRATES = (57600, 115200, 9600, 19200, 38400, 28800, 48000, 67200, 76800, 86400, 96000, 105600)
 
+def _check_link_options(address: object, password: object, baudrate: object) -> None:
+    if not isinstance(address, int) or not 0 <= address <= 0xFFFFFFFF:
+        raise ConfigurationError(f"the module address must be 0..0xFFFFFFFF, not {address!r}")
+    if not isinstance(password, int) or not 0 <= password <= 0xFFFFFFFF:
+        raise ConfigurationError(f"the module password must be 0..0xFFFFFFFF, not {password!r}")
+    if baudrate is not None and baudrate not in BAUDRATES:
+        # an EF01 UART runs only at 9600 x N; any other rate would just look like a dead module
+        raise ConfigurationError(f"an EF01 module runs at 9600 x N baud (N 1..12: 9600 .. "
+                                 f"115200), not {baudrate!r}")
+
+
 #: ReadSysPara system id of Synochip (AS608) firmware; ZFM/R30x report 0x0009 or 0x0000
 _SYNOCHIP_SYSTEM_ID = 0x2EC8
 
@@ -192,10 +203,7 @@ class FingerprintReader:
                  clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep,
                  close_transport: bool = False) -> None:
-        if not isinstance(address, int) or not 0 <= address <= 0xFFFFFFFF:
-            raise ConfigurationError(f"the module address must be 0..0xFFFFFFFF, not {address!r}")
-        if not isinstance(password, int) or not 0 <= password <= 0xFFFFFFFF:
-            raise ConfigurationError(f"the module password must be 0..0xFFFFFFFF, not {password!r}")
+        _check_link_options(address, password, baudrate)
         if not timeout > 0:
             raise ConfigurationError(f"timeout must be a positive number of seconds, not {timeout!r}")
         if not isinstance(retries, int) or retries < 0:
@@ -247,6 +255,7 @@ class FingerprintReader:
         ``close_transport`` (default: only for a port opened here) closes the transport with
         the reader; the other options are the constructor's.
         """
+        _check_link_options(address, password, baudrate)    # before a port is opened
         if isinstance(target, Transport):
             transport, owned = target, bool(close_transport)
         elif isinstance(target, str):

@@ -136,10 +136,22 @@ def test_constructor_checks():
     host, _device = loopback_pair()
     for kwargs, match in [({"address": 1 << 32}, "address"), ({"password": -1}, "password"),
                           ({"timeout": 0}, "timeout"), ({"retries": -1}, "retries"),
-                          ({"model": "r999"}, "unknown module model")]:
+                          ({"model": "r999"}, "unknown module model"),
+                          ({"baudrate": 1234}, "9600 x N")]:
         with pytest.raises(ConfigurationError, match=match):
             FingerprintReader(host, **kwargs)
     host.close()
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"baudrate": 1234}, "9600 x N"), ({"address": "zz"}, "address"), ({"password": -1}, "password"),
+])
+def test_open_refuses_bad_link_options_before_touching_the_port(kwargs, match):
+    """A misspelt option is the caller's mistake, said at once: before a port is opened (a
+    missing port would otherwise be reported instead) and not as a module that 'does not answer'
+    at 1234 baud."""
+    with pytest.raises(ConfigurationError, match=match):
+        FingerprintReader.open("/nonexistent/ttyFP0", **kwargs)
 
 
 class ScriptedExchange(Transport):
