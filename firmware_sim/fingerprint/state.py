@@ -53,7 +53,12 @@ class Flash:
              password: int = 0) -> "Flash":
         """Load ``path`` if it exists (its values win over the options), else factory state."""
         flash = cls.factory(prof, address=address, password=password, path=path)
-        if not path or not os.path.exists(path):
+        if not path:
+            return flash
+        if not os.path.exists(path):
+            # written now, so that a path that cannot be written is reported at start (and
+            # not when the simulator stops, after a technician enrolled prints into it)
+            flash.save()
             return flash
         try:
             with open(path, encoding="utf-8") as fh:

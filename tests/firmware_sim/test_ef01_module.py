@@ -292,6 +292,15 @@ def test_persistence_in_a_state_file(tmp_path) -> None:
         create(model="r503", state=path)
 
 
+def test_a_state_file_that_cannot_be_written_is_refused_at_start(tmp_path) -> None:
+    """Not when the simulator stops, after a technician enrolled prints into it."""
+    with pytest.raises(ConfigurationError, match="cannot write the fingerprint module state"):
+        create(model="r307", state=str(tmp_path / "no-such-dir" / "module.json"))
+    path = tmp_path / "module.json"
+    create(model="r307", state=str(path))
+    assert json.loads(path.read_text(encoding="utf-8"))["library"] == {}   # factory state
+
+
 def test_defects() -> None:
     h = ModuleHarness(model="r503")
     assert h.call(I.CHECK_SENSOR).ok
