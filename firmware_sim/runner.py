@@ -526,6 +526,9 @@ class DeviceRunner:
             self._link = None
         for server in self._servers:
             server.unplug()
+        # the model learns of the power loss now (a pad wipes its RAM and reports mode "off"),
+        # not at its next timer, which a quick replug would overtake
+        self._call_model("tick", self._retick, self.clock())
         return {"ok": True, "command": "unplug"}
 
     def _replug(self, words: list[str]) -> dict[str, Any]:

@@ -130,3 +130,20 @@ def test_unplug_replug_power_cycles_and_wipes(simulated_pinpad):
     status = loop.call(m.GetStatus())
     assert status.digits == 0 and not status.pin_held
     link.close()
+
+
+def test_unplug_during_pin_entry_reports_mode_off_before_the_replug(simulated_pinpad):
+    # the stdout contract: every mode change is a line; the power loss of an unplug is one
+    # (mode "off"), even when the replug comes before the model's next timer is due
+    link = simulated_pinpad.transport()
+    loop = HostLoop(link.write, lambda: link.read(4096, 0.02))
+    loop.call(m.Hello(session=1))
+    loop.call(m.PinEntry(lang="en"))
+    simulated_pinpad.press("1")
+    loop.wait_for(m.DigitEntered)
+    link.close()
+    simulated_pinpad.unplug()
+    simulated_pinpad.replug()
+    simulated_pinpad.wait_for(lambda e: e.get("event") == "power-on" and e["boot_count"] == 2)
+    modes = [e["mode"] for e in simulated_pinpad.events if e["event"] == "mode"]
+    assert modes[-3:] == ["pin", "off", "idle"]
