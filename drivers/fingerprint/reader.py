@@ -432,7 +432,8 @@ class FingerprintReader:
             msg += (f" {n} bytes arrived but formed no valid reply: the baud rate is probably "
                     "wrong (or TX/RX noise); try the module's baud rate, default 57600.")
         msg += (" Check: power and wiring (TX/RX crossed?), the baud rate "
-                "(`tactile fingerprint info PORT --baud auto` finds it), "
+                "(`tactile fingerprint info PORT --baud auto` finds it), the module address "
+                "(a module ignores packets for another address; factory default FFFFFFFF), "
                 "and that no console is attached to the port.")
         return DeviceTimeoutError(msg)
 

@@ -216,6 +216,7 @@ def test_error_messages_name_the_options_a_technician_types(capsys):
                      "--password", "1234", "--timeout", "0.2"]) == 1
         err = capsys.readouterr().err
         assert "DeviceTimeoutError" in err and "--baud auto" in err and "tactile list" not in err
+        assert "the module address" in err        # what was actually wrong here
         with AutoCustomer(runner, finger=2):
             assert main(["fingerprint", "enroll", url(runner), "--slot", "4",
                          "--password", "1234"]) == 0
