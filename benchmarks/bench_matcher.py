@@ -23,7 +23,14 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
+# Single-threaded BLAS unless told otherwise: the population is built on every core at once,
+# and the simulator runs one search at a time per module, so per-core figures are the honest
+# ones (multi-threaded BLAS on busy cores only adds contention).  Must precede numpy's import.
+if "--blas-threads" not in " ".join(sys.argv):
+    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -124,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--level", type=int, default=3)
     ap.add_argument("--cache", help="npz file to keep/reuse the extracted templates (tuning)")
     ap.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
+    ap.add_argument("--blas-threads", action="store_true",
+                    help="leave BLAS threading at its default (normally forced to 1 thread)")
     args = ap.parse_args(argv)
     w, h = (int(v) for v in args.sensor.lower().split("x"))
 
@@ -135,11 +144,14 @@ def main(argv: list[str] | None = None) -> int:
     else:
         enrolled, probes, owner, stats = _population(args.fingers, args.per_finger, args.qmin,
                                                      w, h, args.seed)
+        stats["build_s"] = time.perf_counter() - t0
         if args.cache:
             np.savez(args.cache, enrolled=np.array(enrolled, dtype=object),
                      probes=np.array(probes, dtype=object), owner=owner,
                      stats=np.array(stats, dtype=object))
     t_pop = time.perf_counter() - t0
+    if args.cache and "build_s" in stats:
+        t_pop = stats["build_s"]  # figures below describe the original build
     thr = threshold_for_level(args.level)
 
     # -- genuine ---------------------------------------------------------------------------
@@ -197,14 +209,17 @@ def main(argv: list[str] | None = None) -> int:
         f"genuine score: min {gs.min()}, 1st pct {np.percentile(gs, 1):.0f}, median {np.median(gs):.0f}; "
         f"impostor score: max {imp.max()}, 99.9th pct {np.percentile(imp, 99.9):.0f}, median {np.median(imp):.0f}",
         f"enrollment: {stats['enroll_retries']} retries, {stats['enroll_fail']} failures to enroll; "
-        + ", ".join(f"{k} {v}" for k, v in sorted(stats.items()) if k.startswith("image_error")),
+        + (", ".join(f"{k} {v}" for k, v in sorted(stats.items()) if k.startswith("image_error"))
+           or "no capture rejected by extraction"),
         f"1:N best_match over {len(library)} slots: mean {t_search_ms.mean():.1f} ms, "
         f"max {t_search_ms.max():.1f} ms  [target < 100 ms]; rank-1 correct {correct}/{n_in_lib}",
         f"1:1 match_score: mean {1000 * np.mean(t_match):.2f} ms",
         f"per capture: render {1000 * np.mean(stats['render_s']):.1f} ms, extract "
         f"{1000 * np.mean(stats['extract_s']):.1f} ms; synthetic finger master "
         f"{np.mean(stats['finger_s']):.2f} s (once per finger, cached)",
-        f"population built in {t_pop:.0f} s",
+        f"population built in {t_pop:.0f} s (load average at the end "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; BLAS threads "
+        f"{os.environ.get('OPENBLAS_NUM_THREADS', 'default')})",
     ]
     for line in lines:
         print(line)
@@ -213,12 +228,28 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+NOTES = """\
+Notes:
+- Matcher parameters and thresholds were tuned on population seed 2026 (100 fingers x 3,
+  20,000 impostor comparisons); the default seed 7 above was not used for tuning, except that one
+  change (weighting pairs by minutia kind, 20 degree angle tolerance) followed a first seed-7 run
+  with one false accept (score 49 against threshold 45); the threshold was left unchanged.
+- 0 false accepts in 10,000 only bounds the false accept rate below about 3e-4 (95 %); the data
+  sheets' 0.001 % would need millions of comparisons.  The synthetic population lacks scars,
+  large elastic distortion and sensor artefacts, so real-world error rates would be higher.
+- Per-capture times are measured inside the benchmark's worker processes on a shared machine:
+  other jobs' load inflates them (about 30 ms render and 40 ms extraction on a quiet core;
+  a new finger's master pattern about 0.5 s, once per finger).
+"""
+
+
 def _write_results(lines: list[str], args: argparse.Namespace) -> None:
     path = Path(__file__).with_name("RESULTS.md")
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
     cmd = "python benchmarks/bench_matcher.py " + " ".join(sys.argv[1:])
     body = (f"## Matcher accuracy\n\n`{cmd.strip()}` ({time.strftime('%Y-%m-%d', time.gmtime())}, "
-            f"{os.cpu_count()} CPUs)\n\n" + "\n".join(f"- {line}" for line in lines) + "\n")
+            f"{os.cpu_count()} CPUs)\n\n" + "\n".join(f"- {line}" for line in lines) + "\n\n"
+            + NOTES)
     # Replace our own section only; other benchmarks own the rest of the file.
     pat = re.compile(r"## Matcher accuracy\n.*?(?=\n## |\Z)", re.S)
     if pat.search(text):
