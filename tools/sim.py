@@ -174,8 +174,11 @@ def _wait_until_booted(device: Any, stopper: "_Stopper", limit: float = 10.0) ->
         time.sleep(0.005)
 
 
+_HANGUP = (signal.SIGHUP,) if hasattr(signal, "SIGHUP") else ()
+
+
 class _Stopper:
-    """SIGTERM/SIGINT set a flag and wake the command loop (via signal.set_wakeup_fd)."""
+    """SIGTERM/SIGINT/SIGHUP set a flag and wake the command loop (via signal.set_wakeup_fd)."""
 
     def __init__(self) -> None:
         self.reason: str | None = None
@@ -185,7 +188,8 @@ class _Stopper:
         self._old: dict[int, Any] = {}
         self._old_fd: int | None = None
         if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGTERM, signal.SIGINT):
+            # SIGHUP too: a technician closing the terminal (or tmux pane) it runs in
+            for sig in (signal.SIGTERM, signal.SIGINT, *_HANGUP):
                 self._old[sig] = signal.signal(sig, self._handle)
             self._old_fd = signal.set_wakeup_fd(self.wake_w.fileno(), warn_on_full_buffer=False)
 

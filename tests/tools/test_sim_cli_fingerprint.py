@@ -93,3 +93,27 @@ def test_stdin_from_dev_null_serves_until_sigterm(tmp_path):
         finally:
             proc.stdout.close()
             proc.stderr.close()
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP") or not hasattr(os, "openpty"),
+                    reason="needs SIGHUP and a pty")
+def test_a_closed_terminal_stops_it_cleanly_too(tmp_path):
+    """SIGHUP (the technician closed the terminal it ran in): exit 0, link removed, not a
+    stale symlink left behind."""
+    link = str(tmp_path / "fp")
+    proc = subprocess.Popen([sys.executable, "-m", "tools.cli", "sim", "fingerprint",
+                             "--pty-link", link], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    try:
+        assert _first_line(proc)["event"] == "ready" and os.path.lexists(link)
+        proc.send_signal(signal.SIGHUP)
+        assert proc.wait(15) == 0
+        assert json.loads(proc.stdout.read().splitlines()[-1]) == {"event": "stopped",
+                                                                    "reason": "SIGHUP"}
+    finally:
+        if proc.poll() is None:     # pragma: no cover - only when the assertion above failed
+            proc.kill()
+            proc.wait(10)
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            stream.close()
+    assert not os.path.lexists(link)
