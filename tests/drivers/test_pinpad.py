@@ -316,3 +316,21 @@ def test_run_with_a_callback(rig):
     entry = pad.pin_entry(pan=PAN, timeout=30).run(on_event)
     assert seen[-1] == Completed(Completion.ENTER, 4) and entry.finished
     assert decrypt(entry.pin_block, entry.ksn, "iso4") == "2580"
+
+
+def test_xfs_active_keys_and_beep_policy(rig):
+    pad, rig_ = rig
+    digits = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    active = {**{d: {"terminate": False} for d in digits}, "enter": {"terminate": True}}
+    tones = []
+    unsubscribe = rig_.runner.subscribe(
+        lambda e: tones.append(e) if e.get("event") == "tone" and e.get("tone") == "key" else None)
+    try:
+        with pad.pin_entry(pan=PAN, timeout=30, active_keys=active, beep="silent") as entry:
+            events = customer(entry, rig_.runner, "cancel 4321 enter")
+    finally:
+        unsubscribe()
+    assert KeyRejected("cancel", "inactive") in events       # cancel is not active here
+    assert entry.completion is Completion.ENTER
+    assert decrypt(entry.pin_block, entry.ksn, "iso4") == "4321"
+    assert tones == []                                        # no key tones at all
