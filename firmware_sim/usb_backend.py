@@ -563,9 +563,11 @@ class SimulatedUsbBackend(usb.backend.IBackend):
 
 def pinpad_usb_spec(serial: str, *, in_transfer: str = "bulk") -> UsbDeviceSpec:
     """The simulated PIN pad's USB identity (pid.codes test VID:PID 1209:0001)."""
+    # interface subclass 0x54 ('T') / protocol 0x01 (TPP 1.x): the values SPEC 2.2 recommends
     return UsbDeviceSpec(vid=PINPAD_VID, pid=PINPAD_PID, manufacturer=PINPAD_MANUFACTURER,
-                         product=PINPAD_PRODUCT, serial=serial,
-                         interface_name="Tactile PIN pad protocol", in_transfer=in_transfer)
+                         product=PINPAD_PRODUCT, serial=serial, interface_subclass=0x54,
+                         interface_protocol=0x01, interface_name="Tactile PIN pad protocol",
+                         in_transfer=in_transfer)
 
 
 def pinpad_usb_backend(runner: "DeviceRunner", serial: str | None = None, *,

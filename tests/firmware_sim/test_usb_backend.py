@@ -327,3 +327,42 @@ def test_pinpad_usb_backend_with_a_runner():
             assert _read_all(dev, 5) == b"THIRD"
         finally:
             usb.util.dispose_resources(dev)
+
+
+def test_pinpad_descriptors_are_the_ones_spec_2_2_gives(bus):
+    # a firmware engineer builds the descriptors from SPEC 2.2: the reference pad must match it
+    import pathlib
+    import re
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    spec = (root / "protocol" / "tpp" / "SPEC.md").read_text(encoding="utf-8")
+    table = spec.split("### 2.2 ", 1)[1].split("Rules:", 1)[0]
+    rows = {}
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3:
+            rows[(cells[0], cells[1])] = cells[2]
+    backend, _, devs = bus
+    dev = find(backend, devs, idVendor=0x1209, idProduct=0x0001)
+    assert rows[("device", "bcdUSB")] == f"0x{dev.bcdUSB:04X}"
+    assert rows[("device", "bMaxPacketSize0")] == str(dev.bMaxPacketSize0)
+    assert rows[("device", "idVendor : idProduct")].startswith(
+        f"0x{dev.idVendor:04X} : 0x{dev.idProduct:04X}")
+    assert rows[("device", "iManufacturer, iProduct, iSerialNumber")] == \
+        f"{dev.iManufacturer}, {dev.iProduct}, {dev.iSerialNumber}"
+    assert rows[("device", "bNumConfigurations")] == str(dev.bNumConfigurations)
+    cfg = dev[0]
+    assert rows[("configuration", "bNumInterfaces")] == str(cfg.bNumInterfaces)
+    assert rows[("configuration", "bmAttributes")].startswith(f"0x{cfg.bmAttributes:02X}")
+    assert f"0x{cfg.bMaxPower:02X}" in rows[("configuration", "bMaxPower")]
+    intf = cfg[(0, 0)]
+    assert rows[("interface 0", "bInterfaceClass")].startswith(f"0x{intf.bInterfaceClass:02X}")
+    sub = re.match(r"0x(\w\w) \('T'\) / 0x(\w\w)",
+                   rows[("interface 0", "bInterfaceSubClass / Protocol")])
+    assert (int(sub[1], 16), int(sub[2], 16)) == (intf.bInterfaceSubClass, intf.bInterfaceProtocol)
+    assert rows[("interface 0", "bNumEndpoints")] == str(intf.bNumEndpoints)
+    for ep in intf:
+        text = rows[("endpoint", f"0x{ep.bEndpointAddress:02X}")]
+        kind = "OUT" if usb.util.endpoint_direction(ep.bEndpointAddress) == usb.util.ENDPOINT_OUT \
+            else "IN"
+        assert text.startswith(f"bulk {kind}, wMaxPacketSize {ep.wMaxPacketSize}")
