@@ -387,8 +387,8 @@ _KEY = _record(
     "height" / _RangeAdapter(u16, 1, 1000) * "height, 1..1000",
     "row" / u8 * "grid row, 0 = top",
     "column" / u8 * "grid column, 0 = left",
-    "mark" / _MappedAdapter(u8, MARK_CODES, "tactile mark") * "tactile mark (section 5.4)",
-    "colour" / _MappedAdapter(u8, COLOUR_CODES, "colour") * "key colour (section 5.4)",
+    "mark" / _MappedAdapter(u8, MARK_CODES, "tactile mark") * "tactile mark (section 5.2)",
+    "colour" / _MappedAdapter(u8, COLOUR_CODES, "colour") * "key colour (section 5.2)",
 )
 _ENTRY_FIELDS = (
     "min_len" / u8 * "minimum PIN length (4..12)",
@@ -398,7 +398,7 @@ _ENTRY_FIELDS = (
     "prompt" / PromptField * "prompt id from the fixed table (section 9)",
     "prompt_args" / PromptArgs * "numeric prompt arguments (u8 count, then u16 each, 0..999)",
     "lang" / Lang * "language of prompts (zh-CN, en)",
-    "beep" / _enum(BeepPolicy) * "key tone policy (section 5.6)",
+    "beep" / _enum(BeepPolicy) * "key tone policy (section 5.2)",
     "active_keys" / _TupleAdapter(_ACTIVE_KEY, max_items=64) *
     "u8 count, then per key: key code (u8) and terminate flag (u8 0/1)",
 )
@@ -424,13 +424,13 @@ _REQUEST_BODIES: dict[MessageType, Construct] = {
     MessageType.EXTEND_TIME: _record(m.ExtendTime, "seconds" / u16 * "seconds to add (1..600)"),
     MessageType.GET_PIN_BLOCK: _record(
         m.GetPinBlock,
-        "format" / Format * "PIN block format code (section 5.5)",
+        "format" / Format * "PIN block format code (section 5.2)",
         "customer_data" / _TextAdapter(u8, 32) * "PAN digits (ASCII) or empty",
         "slot" / u8 * "key slot, 0 = the pad's default slot for the format"),
     MessageType.LOAD_KEY: _record(
         m.LoadKey,
         "slot" / _RangeAdapter(u8, 1, 255) * "key slot",
-        "kind" / _enum(LoadKind) * "what the key is (section 5.7)",
+        "kind" / _enum(LoadKind) * "what the key is (section 5.2)",
         "key" / _BlobAdapter((16, 24, 32)) * "u8 length (16, 24, 32), then the key",
         "ksn" / _BlobAdapter((0, 8, 10)) * "u8 length (0, 8, 10), then initial KSN / key ID",
         "kcv" / _BlobAdapter((0, 3)) * "u8 length (0 or 3), then the expected check value"),
@@ -454,7 +454,7 @@ _REQUEST_BODIES: dict[MessageType, Construct] = {
     MessageType.STOP_SPEECH: _record(m.StopSpeech),
     MessageType.PLAY_TONE: _record(
         m.PlayTone,
-        "tone" / _enum(Tone) * "tone (section 5.8)",
+        "tone" / _enum(Tone) * "tone (section 5.2)",
         "frequency" / u16 * "Hz for CUSTOM (100..8000), else 0",
         "duration" / u16 * "ms (10..3000); 0 = the tone's default",
         "volume" / u16 * "1..1000; 0 = current"),
@@ -499,7 +499,7 @@ _RESPONSE_BODIES: dict[MessageType, Construct] = {
     MessageType.GET_LAYOUT: _LayoutAdapter(Struct(
         "name" / Str8 * "layout name (telephone, calculator, pos, or vendor's)",
         "rows" / u8 * "grid rows", "columns" / u8 * "grid columns",
-        "keys" / _TupleAdapter(_KEY, max_items=64) * "u8 count, then the keys (section 6.3)"),
+        "keys" / _TupleAdapter(_KEY, max_items=64) * "u8 count, then the keys (section 6.11)"),
         m.KeyLayout),
     MessageType.GET_STATUS: _record(
         m.DeviceStatus,

@@ -164,3 +164,9 @@ def test_explore_key_words_in_the_spec_are_the_pads():
     assert not rows                                            # no word the pad lacks
     assert f"`{describe_key('five', 2, 2, 'dot', None, 'zh-CN')}`" in section
     assert describe_key("enter", 3, 4, "circle", "green", "en") in section.replace("\n", " ")
+
+
+def test_every_section_reference_names_a_section_that_exists():
+    headings = set(re.findall(r"^#{2,3} (\d+(?:\.\d+)?)\.? ", SPEC, flags=re.M))
+    refs = set(re.findall(r"sections? (\d+(?:\.\d+)?)", SPEC))
+    assert refs and not refs - headings, f"dangling references: {sorted(refs - headings)}"
