@@ -486,3 +486,14 @@ def test_unknown_command_and_bad_key_are_configuration_errors():
         pad.device.command("press eleven")
     with pytest.raises(ConfigurationError):
         pad.device.command("dance")
+
+
+def test_default_slot_follows_the_spec_rule():
+    # SPEC 6.6: slot 0 = the lowest-numbered slot whose kind uses the format's cipher
+    from firmware_sim.pinpad.keys import DEFAULT_SLOT, SLOTS
+    from protocol.tpp.codes import KeyKind
+
+    cipher_kinds = {"aes": {KeyKind.AES, KeyKind.AES_DUKPT},
+                    "tdes": {KeyKind.TDES, KeyKind.TDES_DUKPT}, "sm4": {KeyKind.SM4}}
+    for cipher, kinds in cipher_kinds.items():
+        assert DEFAULT_SLOT[cipher] == min(s for s, (_, k) in SLOTS.items() if k in kinds)
