@@ -335,3 +335,21 @@ def test_pin_buffer_is_overwritten_not_just_dropped(ending):
     if ending == "enter":  # the held copy is ciphertext under the session key
         held = pad.core._held[0]
         assert bytes([7, 8, 9, 6]) not in held and b"7896" not in held
+
+
+def test_own_speech_outside_an_entry_uses_the_current_language():
+    # SPEC 6.7: zh-CN at first start; ExploreStart(lang) changes it; entries speak their own lang
+    pad = Pad()
+    assert pad.core.status()["lang"] == "zh-CN"
+    pad.core.set_headset(True)
+    assert pad.said()[-1] == "已接入耳机，声音只在耳机播放。"
+    pad.core.set_headset(False)
+    pad.core.start_explore("en")
+    pad.core.stop_explore()
+    assert pad.said()[-1] == "Key exploration finished."
+    assert pad.core.status()["lang"] == "en"
+    pad.core.set_headset(True)
+    assert pad.said()[-1] == "Headset connected. Sound plays only in the headset."
+    pad.core.set_headset(False)
+    pad.core.start_pin_entry(EntryRequest(lang="zh-CN"))
+    assert pad.said()[-1] == "请输入密码，输完按确认键。"
