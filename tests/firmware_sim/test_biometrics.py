@@ -225,3 +225,25 @@ def test_is_template_rejects_any_bit_flip(valid_template: bytes, pos: int, bit: 
     data = bytearray(valid_template)
     data[pos] ^= 1 << bit
     assert not is_template(bytes(data))
+
+
+@settings(max_examples=25, deadline=None)
+@given(h=st.integers(1, 300), w=st.integers(1, 300), seed=st.integers(0, 2**32 - 1),
+       kind=st.sampled_from(["noise", "blobs", "flat", "stripes"]))
+def test_extract_never_crashes_on_odd_images(h: int, w: int, seed: int, kind: str) -> None:
+    """Any 2-D uint8 picture (as DownImage may deliver) gives a template or a typed error."""
+    rng = np.random.default_rng(seed)
+    if kind == "noise":
+        img = rng.integers(0, 256, (h, w))
+    elif kind == "blobs":
+        img = np.kron(rng.integers(0, 256, (h // 8 + 1, w // 8 + 1)), np.ones((8, 8)))[:h, :w]
+    elif kind == "flat":
+        img = np.full((h, w), int(rng.integers(0, 256)))
+    else:
+        img = 128 + 100 * np.sin(np.arange(w)[None, :] * 0.66 + np.zeros((h, 1)))
+    try:
+        tpl = extract_template(img.astype(np.uint8), size=512)
+    except FingerImageError as exc:
+        assert exc.code in (0x06, 0x07)
+    else:
+        assert len(tpl) == 512 and is_template(tpl)
