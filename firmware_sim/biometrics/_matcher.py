@@ -43,10 +43,10 @@ _MAX_ROT = np.deg2rad(40.0)
 _MIN_COUNT = 14  # floor of the normalising counts, so a tiny overlap cannot score high
 _SCALE = 1000.0
 _SIM_FLOOR = 0.1  # descriptor similarity that earns a pair no weight
-_DIST_WEIGHT = 0.0  # how much a pair's residual distance lowers its weight
 _TYPE_MISMATCH = 0.3  # weight of a pair whose minutia kinds differ
 _N_SATURATE = 6.0  # below this many (weighted) pairs the score is scaled down
-_PREFILTER_POINTS = 32
+_PREFILTER_POINTS = 32  # library minutiae per entry in the 1:N screening
+_PREFILTER_PROBE = 24  # probe minutiae in the screening
 _SHORTLIST = 5
 
 _half = _R - _R / _NS
@@ -86,7 +86,8 @@ def _cylinders(pts: np.ndarray, ang: np.ndarray) -> tuple[np.ndarray, np.ndarray
     # Cell centres of every minutia's grid in image coordinates: (n, C).
     gx = pts[:, None, 0] + c[:, None] * _CELLS[None, :, 0] - s[:, None] * _CELLS[None, :, 1]
     gy = pts[:, None, 1] + s[:, None] * _CELLS[None, :, 0] + c[:, None] * _CELLS[None, :, 1]
-    d2 = (gx[:, :, None] - pts[None, None, :, 0]) ** 2 + (gy[:, :, None] - pts[None, None, :, 1]) ** 2
+    d2 = ((gx[:, :, None] - pts[None, None, :, 0]) ** 2
+          + (gy[:, :, None] - pts[None, None, :, 1]) ** 2)
     # A cell is inside the print when some minutia is near it (a cheap stand-in for the
     # print's hull); outside cells carry no information and are left out of comparisons.
     valid = d2.min(axis=2) < _VALID_R**2
@@ -213,7 +214,8 @@ def _align(fa: Features, fb: Features) -> _Alignment | None:
     ty = fa.pts[hi, 1] - (s * bx + c * by)
     pbx = c[:, None] * fb.pts[None, :, 0] - s[:, None] * fb.pts[None, :, 1] + tx[:, None]
     pby = s[:, None] * fb.pts[None, :, 0] + c[:, None] * fb.pts[None, :, 1] + ty[:, None]
-    d = np.hypot(fa.pts[None, :, 0, None] - pbx[:, None, :], fa.pts[None, :, 1, None] - pby[:, None, :])
+    d = np.hypot(fa.pts[None, :, 0, None] - pbx[:, None, :],
+                 fa.pts[None, :, 1, None] - pby[:, None, :])
     da = np.abs(_wrap(fa.ang[None, :, None] - fb.ang[None, None, :] - rot[:, None, None]))
     ok = (d < _PAIR_DIST) & (da < _PAIR_ANGLE)
     counts = np.minimum(ok.any(2).sum(1), ok.any(1).sum(1))
@@ -239,10 +241,7 @@ def _align(fa: Features, fb: Features) -> _Alignment | None:
     # Each pair counts by how alike the two minutiae's neighbourhoods are: chance pairs of
     # unrelated prints rarely share their surroundings.
     sim = local[pairs[:, 0], pairs[:, 1]]
-    w = np.clip((sim - _SIM_FLOOR) / (1.0 - _SIM_FLOOR), 0.0, 1.0) if _SIM_FLOOR < 1 else np.ones(n)
-    pb_p = pb[pairs[:, 1]]
-    dd = np.hypot(*(fa.pts[pairs[:, 0]] - pb_p).T)
-    w = w * (1.0 - _DIST_WEIGHT * dd / _PAIR_DIST)
+    w = np.clip((sim - _SIM_FLOOR) / (1.0 - _SIM_FLOOR), 0.0, 1.0)
     # Ending vs bifurcation flips with skin moisture, but chance pairs disagree far more often.
     same = fa.minutiae.kind[pairs[:, 0]] == fb.minutiae.kind[pairs[:, 1]]
     w = w * np.where(same, 1.0, _TYPE_MISMATCH)
@@ -367,8 +366,9 @@ def best_match(probe: bytes, library: Sequence[bytes | None]) -> tuple[int, int]
     if n == 0 or len(fp.ang) == 0:
         return -1, 0
     # Pre-filter: for each entry, the mean of the probe's best local-descriptor similarities.
-    sims = fp.desc @ st.desc.reshape(-1, st.desc.shape[2]).T  # (nP, N*P)
-    best = sims.reshape(len(fp.ang), n, -1).max(axis=2)  # (nP, N)
+    q = fp.desc[fp.order[:_PREFILTER_PROBE]]  # the probe's most reliable minutiae
+    sims = q @ st.desc.reshape(-1, st.desc.shape[2]).T  # (nP, N*P)
+    best = sims.reshape(len(q), n, -1).max(axis=2)  # (nP, N)
     k = min(8, best.shape[0])
     coarse = -np.partition(-best, k - 1, axis=0)[:k].mean(axis=0)  # (N,)
     short = np.argsort(-coarse, kind="stable")[:_SHORTLIST]

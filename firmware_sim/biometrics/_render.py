@@ -48,7 +48,8 @@ def render_capture(finger_id: int, quality: int, rng: np.random.Generator,
     small = (max(2, height // 32), max(2, width // 32))
     for grid in (mr, mc):
         field = ndi.zoom(rng.standard_normal(small).astype(np.float32),
-                         (height / small[0], width / small[1]), order=3, mode="reflect", grid_mode=True)
+                         (height / small[0], width / small[1]), order=3, mode="reflect",
+                         grid_mode=True)
         grid += stretch * field[:height, :width]
     ridges = ndi.map_coordinates(finger.ridges, [mr, mc], order=1, mode="reflect")
 

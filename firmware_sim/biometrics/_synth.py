@@ -47,7 +47,8 @@ def _rng_for(finger_id: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([_SEED_SALT, int(finger_id)]))
 
 
-def _orientation(pattern: str, rng: np.random.Generator, yy: np.ndarray, xx: np.ndarray) -> np.ndarray:
+def _orientation(pattern: str, rng: np.random.Generator, yy: np.ndarray,
+                 xx: np.ndarray) -> np.ndarray:
     """Ridge orientation (radians, mod pi) from the zero-pole model of the pattern class."""
     cy = rng.uniform(-35, 5)
     cx = rng.uniform(-20, 20)
