@@ -356,7 +356,12 @@ def _stack(library: Sequence[bytes | None]) -> _Stack:
 
 
 def best_match(probe: bytes, library: Sequence[bytes | None]) -> tuple[int, int]:
-    """(slot, score) of the best-matching library entry; (-1, 0) if nothing to compare."""
+    """(slot, score) of the best-matching library entry; (-1, 0) if nothing to compare.
+
+    Every entry is screened at once by local-descriptor similarity; the full matcher then
+    scores the _SHORTLIST best-screened entries, and the best of those is returned (its score
+    equals ``match_score(probe, library[slot])``).  None and undecodable entries are skipped.
+    """
     try:
         fp = features(probe)
     except ValueError:
