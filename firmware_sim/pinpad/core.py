@@ -19,7 +19,8 @@ Key semantics follow XFS4IoT Keyboard.PinEntry:
 
 Time limit: an inactivity limit, re-armed by every key press (the most frequent complaint of
 blind users is limits that are too short).  Warnings at 30 s and 10 s left (those shorter than
-the limit): a ``time-warning`` notice, a warning tone (and pulse in private mode) and the fixed
+the limit; a 10 s limit warns at 5 s, see :func:`protocol.tpp.codes.warning_marks`): a
+``time-warning`` notice, a warning tone (and pulse in private mode) and the fixed
 prompt "N seconds left, press Help for more time".  Help (when it is not a terminate key)
 extends the time by the entry's limit, at most :data:`HELP_EXTENSIONS` times per entry; the
 host can extend with :meth:`PadCore.extend_time` up to :data:`MAX_TIME_LIMIT` s left.
@@ -51,8 +52,8 @@ from protocol.tpp.codes import (
     HELP_EXTENSIONS,
     MAX_PIN_ENTRIES_PER_HOUR,
     MAX_TIME_LIMIT,
-    WARN_AT,
     ResultCode,
+    warning_marks,
 )
 
 from firmware_sim.pinpad.audio import (
@@ -503,7 +504,7 @@ class PadCore:
         entry = self._entry
         assert entry is not None
         left = entry.deadline - self.now()
-        entry.pending_warnings = [w for w in WARN_AT if w < left]
+        entry.pending_warnings = list(warning_marks(left))
 
     def extend_time(self, seconds: float, *, by: str = "host") -> int:
         """Give the customer ``seconds`` more; returns the seconds now left."""

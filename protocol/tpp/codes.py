@@ -46,6 +46,7 @@ __all__ = [
     "MAX_PIN_ENTRIES_PER_HOUR",
     "HELD_PIN_LIFETIME",
     "WARN_AT",
+    "warning_marks",
     "HELP_EXTENSIONS",
     "MAX_TIME_LIMIT",
     "MAX_PROMPT_ARG",
@@ -85,6 +86,19 @@ MAX_PIN_ENTRIES_PER_HOUR = 120
 HELD_PIN_LIFETIME = 120
 #: seconds-left marks at which the pad sends TimeWarning during a timed mode
 WARN_AT = (30, 10)
+
+
+def warning_marks(seconds_left: float) -> tuple[int, ...]:
+    """The seconds-left marks still to warn at, once an entry's time is (re-)armed.
+
+    The marks of :data:`WARN_AT` below ``seconds_left``; when none is (a 10 s limit), half the
+    time left, so that every time limit warns before it expires (SPEC 6.5).
+    """
+    marks = tuple(w for w in WARN_AT if w < seconds_left)
+    if marks:
+        return marks
+    half = int(seconds_left) // 2
+    return (half,) if half >= 1 else ()
 #: how many times the customer may extend an entry with the help key
 HELP_EXTENSIONS = 3
 #: upper bound for any time limit and for the seconds left after an extension

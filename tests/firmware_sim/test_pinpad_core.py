@@ -353,3 +353,16 @@ def test_own_speech_outside_an_entry_uses_the_current_language():
     pad.core.set_headset(False)
     pad.core.start_pin_entry(EntryRequest(lang="zh-CN"))
     assert pad.said()[-1] == "请输入密码，输完按确认键。"
+
+
+def test_the_shortest_time_limit_still_warns_before_it_expires():
+    # no WARN_AT mark is below a 10 s limit: the pad warns at half of it (SPEC 6.5)
+    pad = Pad()
+    pad.core.start_pin_entry(EntryRequest(timeout=10, lang="en"))
+    pad.advance(4.9)
+    assert "time-warning" not in pad.kinds()
+    pad.advance(0.2)
+    assert pad.last("time-warning") == {"seconds_left": 5}
+    assert pad.said()[-1] == "5 seconds left. Press Help for more time."
+    pad.advance(5)
+    assert pad.last("entry-complete")["how"] == "timeout"

@@ -232,3 +232,15 @@ def test_completion_keeps_pin_only_on_enter_or_auto():
     assert {e for e in EntryEnd if e.pin_kept} == {EntryEnd.ENTER, EntryEnd.AUTO}
     assert m.PinChangeCompleted(EntryEnd.AUTO, 6).matched
     assert not m.PinChangeCompleted(EntryEnd.MISMATCH, 0).matched
+
+
+def test_warning_marks_cover_every_time_limit():
+    from protocol.tpp import MAX_TIME_LIMIT, WARN_AT, warning_marks
+
+    assert warning_marks(90) == WARN_AT
+    assert warning_marks(30) == (10,)
+    assert warning_marks(10) == (5,)
+    assert warning_marks(1) == ()
+    for limit in range(10, MAX_TIME_LIMIT + 1):       # every limit PinEntry accepts warns
+        marks = warning_marks(limit)
+        assert marks and all(0 < m < limit for m in marks)
