@@ -322,14 +322,16 @@ class PadCore:
     def _display(self, text: str, large: bool | None = None) -> None:
         self._emit("display", text=text, large=self.large_type if large is None else large)
 
-    def _prompt(self, name: str, *args: int, lang: str | None = None) -> None:
-        """Speak and display a fixed prompt (display only if the speech unit failed)."""
+    def _prompt(self, name: str, *args: int, lang: str | None = None,
+                queue: bool = False) -> None:
+        """Speak and display a fixed prompt (display only if the speech unit failed); with
+        ``queue`` after what is being said instead of replacing it."""
         prompt = prompt_by_name(name)
         lang = lang or (self._entry.lang if self._entry else self.lang)
         text = render_prompt(prompt.ident, lang, tuple(args))
         self._display(text)
         try:
-            self.audio.say(text, lang, source="prompt", prompt_id=int(prompt.ident))
+            self.audio.say(text, lang, source="prompt", prompt_id=int(prompt.ident), queue=queue)
         except SpeechUnavailable:
             self._emit("say-failed", prompt=int(prompt.ident))
 
@@ -783,6 +785,12 @@ class PadCore:
                 self.extend_time(entry.req.timeout, by="customer")
             else:
                 self._prompt("help")
+            # Help is also how a customer hears the instruction again (prompts are repeatable)
+            if entry.phase == 2:
+                self._prompt("confirm-new-pin", queue=True)
+            else:
+                start = PROMPTS[entry.req.prompt_id]
+                self._prompt(start.name, *entry.req.prompt_args, queue=True)
         elif name == "clear":
             self._prompt("cleared")
 

@@ -366,3 +366,19 @@ def test_the_shortest_time_limit_still_warns_before_it_expires():
     assert pad.said()[-1] == "5 seconds left. Press Help for more time."
     pad.advance(5)
     assert pad.last("entry-complete")["how"] == "timeout"
+
+
+def test_help_repeats_the_instruction_after_the_extension():
+    # prompts are repeatable: Help gives more time, then the entry's own instruction again
+    pad = Pad()
+    pad.core.start_pin_entry(EntryRequest(timeout=40, lang="en", prompt_id=2, prompt_args=(6,)))
+    pad.press("1", "help")
+    assert pad.said()[-1] == "You have 80 more seconds."
+    pad.advance(3)                                   # queued: it starts when prompt 9 ends
+    assert pad.said()[-2:] == ["You have 80 more seconds.", "Please enter your 6-digit PIN."]
+    assert [f["seconds_left"] for k, f in pad.notices if k == "time-extended"] == [80]
+    pad.core.cancel_entry()
+    pad.core.start_pin_change(EntryRequest(timeout=40, lang="zh-CN", prompt_id=4))
+    pad.press("1", "2", "3", "4", "enter", "help")               # phase 2: the confirm prompt
+    pad.advance(6)
+    assert pad.said()[-1] == "请再次输入新密码。"
