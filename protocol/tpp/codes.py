@@ -213,8 +213,9 @@ RESULT_MEANINGS: dict[ResultCode, str] = {
     ResultCode.NOT_ALLOWED_IN_MODE: "not allowed in the pad's current mode",
     ResultCode.NOT_ALLOWED_DURING_PIN: "not allowed while a PIN is being entered (free text "
                                        "speech and display are refused during PIN entry)",
-    ResultCode.RATE_LIMITED: f"too many PIN entries in the last hour (limit "
-                             f"{MAX_PIN_ENTRIES_PER_HOUR}); try again later",
+    # the pad's own limit (at most MAX_PIN_ENTRIES_PER_HOUR) is DeviceInfo.max_pin_entries_per_hour
+    ResultCode.RATE_LIMITED: "too many PIN entries in the last hour (the pad's hourly limit, "
+                             "shown by GetInfo, is reached); try again later",
     ResultCode.NO_PIN: "no completed PIN is held (none entered, already used, or expired)",
     ResultCode.NO_KEY_IN_SLOT: "the key slot is empty: load a key first",
     ResultCode.BAD_KEY_SLOT: "no such key slot on this pad",

@@ -244,3 +244,12 @@ def test_warning_marks_cover_every_time_limit():
     for limit in range(10, MAX_TIME_LIMIT + 1):       # every limit PinEntry accepts warns
         marks = warning_marks(limit)
         assert marks and all(0 < m < limit for m in marks)
+
+
+def test_rate_limited_meaning_does_not_claim_a_fixed_limit():
+    # a pad may have a lower limit than 120 (DeviceInfo.max_pin_entries_per_hour): the generic
+    # meaning a driver shows must not state a number that may be wrong for this pad
+    from protocol.tpp.codes import RESULT_MEANINGS, ResultCode
+
+    text = RESULT_MEANINGS[ResultCode.RATE_LIMITED]
+    assert "try again later" in text and not any(ch.isdigit() for ch in text)
