@@ -134,6 +134,8 @@ _SYNOCHIP_SYSTEM_ID = 0x2EC8
 
 #: image geometries by UART byte count (4 bits per pixel) when the module does not report one
 _KNOWN_IMAGES = {256 * 288 // 2: (256, 288), 192 * 192 // 2: (192, 192)}
+#: bytes in a character buffer / template on ZFM, R30x and AS608 modules (their manuals)
+_ZFM_TEMPLATE_SIZE = 512
 
 #: how much longer than ``timeout`` :meth:`FingerprintReader.connect` waits for a booting module
 _POWER_UP_ALLOWANCE = 0.6
@@ -702,6 +704,25 @@ class FingerprintReader:
         product = self._product_info()
         return product is not None and product.model.upper().startswith(("R50", "R55"))
 
+    def _template_size(self) -> int:
+        """Bytes in one template: what ReadProdInfo reports (R503-class), else the 512 bytes
+        the ZFM/R30x/AS608 manuals give for a character buffer."""
+        product = self._product_info()
+        if product is not None and product.template_size:
+            return product.template_size
+        return _ZFM_TEMPLATE_SIZE
+
+    def _check_template(self, data: bytes) -> bytes:
+        # a module pads or truncates a download to its buffer size and then simply fails to
+        # match: a wrong-sized bank record would reject the customer with no sign of the cause
+        size = self._template_size()
+        if len(data) != size:
+            raise ConfigurationError(
+                f"that template is {len(data)} bytes, but the fingerprint module on "
+                f"{self._where()} uses {size}-byte templates. Check that it was exported from "
+                "this model of module and was not cut short or altered in storage.")
+        return data
+
     def _image_size(self) -> tuple[int, int]:
         product = self._product_info()
         if product is not None and product.image_width and product.image_height:
@@ -901,7 +922,7 @@ class FingerprintReader:
             self._check_slot(template)
             self._ok(_I.LOAD_CHAR, {"buffer": buffer, "slot": template})
         elif isinstance(template, (Template, bytes, bytearray, memoryview)):
-            self._download(_I.DOWN_CHAR, {"buffer": buffer}, bytes(template))
+            self._download(_I.DOWN_CHAR, {"buffer": buffer}, self._check_template(bytes(template)))
         else:
             raise ConfigurationError(
                 f"verify() takes a Template, template bytes or a slot number, not {type(template).__name__}")
@@ -976,7 +997,7 @@ class FingerprintReader:
 
         An export after an import returns the same bytes (the module keeps them verbatim).
         """
-        data = bytes(template)
+        data = self._check_template(bytes(template))
         if slot is not None:
             self._check_free_slot(slot, overwrite)
         self._download(_I.DOWN_CHAR, {"buffer": buffer}, data)

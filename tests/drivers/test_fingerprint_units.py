@@ -123,7 +123,7 @@ def reader(tmp_path_factory):
     (lambda r: r.set_baudrate(12345), "9600 x N"),
     (lambda r: r.led("disco"), "LED mode"),
     (lambda r: r.led("on", "ultraviolet"), "LED colour"),
-    (lambda r: r.import_template(b""), "needs data"),
+    (lambda r: r.import_template(b""), "template is 0 bytes"),
 ])
 def test_bad_arguments_are_configuration_errors(reader, call, match):
     with pytest.raises(ConfigurationError, match=match):
@@ -209,3 +209,16 @@ def test_the_driver_speaks_the_reference_byte_for_byte():
     assert [type(e) for e in events] == [PlaceFinger, FingerDetected, Matched]
     assert reader.identify(count=1000) == IdentifyResult(None, 0)
     assert line.script == []
+
+
+@pytest.mark.parametrize("model, size", [("r307", 512), ("r503", 1536)])
+def test_a_template_of_the_wrong_size_is_refused_before_it_reaches_the_module(model, size):
+    from drivers import ConfigurationError, FingerprintReader
+
+    with FingerprintReader.open(f"sim://fingerprint?model={model}") as reader:
+        for bad in (b"xx", bytes(size - 1), bytes(size + 1)):
+            with pytest.raises(ConfigurationError, match=f"uses {size}-byte templates"):
+                reader.verify(bad)
+            with pytest.raises(ConfigurationError, match=f"uses {size}-byte templates"):
+                reader.import_template(bad, slot=0)
+        assert reader.index() == set()          # nothing was stored
