@@ -20,6 +20,7 @@ stderr.  Exit status: 0 ok; 1 cancelled, timeout or error; 2 bad usage.
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from drivers.pinpad import (
@@ -35,7 +36,7 @@ from drivers.pinpad import (
     TimeExtended,
     TimeWarning,
 )
-from protocol.errors import ConfigurationError, DeviceError
+from protocol.errors import DeviceError
 from protocol.tpp.prompts import PromptId
 from tools.args import add_json_flag, add_timeout_argument, print_json
 
@@ -121,8 +122,10 @@ def _show(console: Any, event: PadEvent, max_len: int) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.min_len > args.max_len:
-        raise ConfigurationError(f"--min {args.min_len} is more than --max {args.max_len}")
+    if args.min_len > args.max_len:   # bad usage: exit 2, as argparse does for its own checks
+        print(f"tactile pin: error: --min {args.min_len} is more than --max {args.max_len}",
+              file=sys.stderr)
+        return 2
     console = None
     if not args.json:
         from rich.console import Console

@@ -204,7 +204,7 @@ class _Link:
     def _gone(self, exc: BaseException) -> DeviceDisconnectedError:
         err = DeviceDisconnectedError(
             f"the PIN pad link {self.transport.description} went away ({exc}). Check the cable "
-            "and the pad's power; once it is back, call reconnect().")
+            "and the pad's power; once it is back, reconnect (TactilePinPad.reconnect(), or run the command again).")
         err.__cause__ = exc
         return err
 

@@ -127,6 +127,8 @@ def test_usage_and_link_errors():
     assert done.returncode == 2 and "PAN" in done.stderr
     done = tactile_pin("sim://pinpad", "--pan", PAN, "--min", "3")
     assert done.returncode == 2
+    done = tactile_pin("sim://pinpad", "--pan", PAN, "--min", "7", "--max", "5", "--json")
+    assert done.returncode == 2 and done.stdout == "" and "--min 7 is more than --max 5" in done.stderr
     done = tactile_pin("/nonexistent/tty-pad", "--pan", PAN, "--json")
     assert done.returncode == 1 and done.stdout == ""
     assert "TransportError" in done.stderr and "Check" in done.stderr
