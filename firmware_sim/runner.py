@@ -504,13 +504,18 @@ class DeviceRunner:
         self._rx.clear()
         self._tx.clear()
         self._stall_until = None
+        self._boot()
+        return {"ok": True, "command": "power-cycle"}
+
+    def _boot(self) -> None:
+        """The device gets power again (power-cycle, replug): restart the wire clocks, let the
+        model boot, and schedule its timers."""
         now = self.clock()
         self._rx_time = self._tx_time = now
         self.device.plugged = True
         self.device.power_on()
         self._powered_on()
         self._retick(now)
-        return {"ok": True, "command": "power-cycle"}
 
     def _unplug(self, words: list[str]) -> dict[str, Any]:
         if len(words) != 1:
@@ -537,12 +542,7 @@ class DeviceRunner:
         if self._plugged:
             return {"ok": False, "error": "the device is not unplugged"}
         self._plugged = True
-        now = self.clock()
-        self._rx_time = self._tx_time = now
-        self.device.plugged = True
-        self.device.power_on()
-        self._powered_on()
-        self._retick(now)
+        self._boot()
         for server in self._servers:
             server.replug()  # after power-on: a pty has no host yet to hear the power-up bytes
         reply: dict[str, Any] = {"ok": True, "command": "replug"}
