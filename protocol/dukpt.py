@@ -219,12 +219,19 @@ def tdes_next_counter(counter: int) -> int:
     standard's originator algorithm does.  ConfigurationError when the counter is exhausted
     (the pad must then be reloaded with a new initial key).
     """
+    return _next_counter(counter, TDES_COUNTER_MAX, 10,
+                         "the TDES DUKPT transaction counter is exhausted: load a new initial key "
+                         "(IPEK/KSN)")
+
+
+def _next_counter(counter: int, maximum: int, max_ones: int, exhausted: str) -> int:
+    """The originator's counter step shared by both DUKPT variants: counters with more than
+    ``max_ones`` one bits are skipped by adding their lowest set bit."""
     nxt = counter + 1
-    while nxt <= TDES_COUNTER_MAX and nxt.bit_count() > 10:
+    while nxt <= maximum and nxt.bit_count() > max_ones:
         nxt += nxt & -nxt
-    if nxt > TDES_COUNTER_MAX:
-        raise ConfigurationError(
-            "the TDES DUKPT transaction counter is exhausted: load a new initial key (IPEK/KSN)")
+    if nxt > maximum:
+        raise ConfigurationError(exhausted)
     return nxt
 
 
@@ -360,13 +367,8 @@ def aes_counter_valid(counter: int) -> bool:
 
 def aes_next_counter(counter: int) -> int:
     """The next usable AES DUKPT counter (skipping those with more than 16 one bits)."""
-    nxt = counter + 1
-    while nxt <= AES_COUNTER_MAX and nxt.bit_count() > 16:
-        nxt += nxt & -nxt
-    if nxt > AES_COUNTER_MAX:
-        raise ConfigurationError(
-            "the AES DUKPT transaction counter is exhausted: load a new initial key")
-    return nxt
+    return _next_counter(counter, AES_COUNTER_MAX, 16,
+                         "the AES DUKPT transaction counter is exhausted: load a new initial key")
 
 
 # == key check values ========================================================================

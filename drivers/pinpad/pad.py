@@ -285,12 +285,16 @@ class TactilePinPad:
 
     def _shutdown(self) -> None:
         self._closed = True
+        self._drop_link(TransportError("the PIN pad was closed"))
+
+    def _drop_link(self, reason: BaseException) -> None:
+        """Stop the reader, close the transport, and end a running session with ``reason``."""
         self._link.stop()
         self.transport.close()
         with self._lock:
             session, self._session = self._session, None
         if session is not None:
-            session._put(TransportError("the PIN pad was closed"))
+            session._put(reason)
 
     # ------------------------------------------------------------------ link plumbing
     @property
@@ -426,12 +430,7 @@ class TactilePinPad:
         if transport is None and self._reopen is None:
             raise ConfigurationError("this pad was opened on a Transport instance: pass a new "
                                      "one, reconnect(transport=...)")
-        self._link.stop()
-        self.transport.close()
-        with self._lock:
-            session, self._session = self._session, None
-        if session is not None:
-            session._put(DeviceDisconnectedError("the link was re-opened: the entry is gone"))
+        self._drop_link(DeviceDisconnectedError("the link was re-opened: the entry is gone"))
         deadline = time.monotonic() + timeout
         last: BaseException | None = None
         while True:
