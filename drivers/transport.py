@@ -11,6 +11,7 @@ so nothing blocks for ever.  Implementations:
 
 from __future__ import annotations
 
+import errno
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -20,7 +21,7 @@ import serial
 
 from protocol.errors import ConfigurationError, TransportError
 
-__all__ = ["Transport", "SerialTransport", "LoopbackTransport", "loopback_pair"]
+__all__ = ["Transport", "SerialTransport", "PortBusyError", "LoopbackTransport", "loopback_pair"]
 
 # Our simulators are reachable as pyserial URLs (``sim://fingerprint?model=r503``): pyserial
 # imports ``<package>.protocol_sim`` lazily for the ``sim`` scheme.  A string, not an import.
@@ -36,6 +37,27 @@ except ImportError:  # pragma: no cover - not POSIX
 #: what a pyserial port raises when the link fails (a pulled adapter, a hung-up pty, a reset
 #: TCP peer); AttributeError/TypeError: pyserial's socket handler after its socket is gone
 _PORT_ERRORS = (serial.SerialException, OSError, _TermiosError, AttributeError, TypeError)
+
+
+class PortBusyError(TransportError):
+    """The serial port is held by another program (it took the exclusive lock first)."""
+
+
+def _is_busy(exc: BaseException) -> bool:
+    """pyserial's failed flock: SerialException(EAGAIN/EWOULDBLOCK, "Could not exclusively
+    lock port ..."); a Windows port another program opened: "PermissionError(13, 'Access is
+    denied.'..."."""
+    if getattr(exc, "errno", None) in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EBUSY):
+        return True
+    text = str(exc)
+    return "exclusively lock" in text or ("PermissionError" in text and "Access is denied" in text)
+
+
+def _device_of(url: str) -> str:
+    """The device a URL names, for messages: spy:///dev/ttyUSB0?file=x -> /dev/ttyUSB0."""
+    if url.lower().startswith("spy://"):
+        url = url[len("spy://"):].split("?", 1)[0]
+    return url
 
 
 class Transport(ABC):
@@ -78,18 +100,30 @@ class Transport(ABC):
 class SerialTransport(Transport):
     """A pyserial port opened only through ``serial.serial_for_url``."""
 
-    def __init__(self, url: str, baudrate: int = 57600, **serial_kwargs: object) -> None:
+    def __init__(self, url: str, baudrate: int = 57600, *, exclusive: bool = True,
+                 **serial_kwargs: object) -> None:
         self.url = url
         self.baudrate = baudrate
         self.description = f"{url} at {baudrate} baud"
+        # exclusive: a second program on the same port gets "in use" at open, not a protocol
+        # error later.  Every pyserial class accepts the flag; the POSIX port (and spy://, which
+        # wraps it) takes an flock on the device, Windows ports are exclusive anyway, and URL
+        # handlers with no device (socket://, sim://, loop://) ignore it.
         try:
-            self._port = serial.serial_for_url(url, baudrate=baudrate, timeout=0, **serial_kwargs)
+            self._port = serial.serial_for_url(url, baudrate=baudrate, timeout=0,
+                                               exclusive=exclusive or None, **serial_kwargs)
         except ValueError as exc:  # pyserial: "protocol not known" or a bad parameter
             raise ConfigurationError(
                 f"cannot open {url!r}: {exc}. Check the URL (a device path such as /dev/ttyUSB0, "
                 "socket://host:port, or sim://fingerprint / sim://pinpad) and the baud rate."
             ) from exc
         except (serial.SerialException, OSError) as exc:
+            if _is_busy(exc):
+                raise PortBusyError(
+                    f"port {_device_of(url)} is in use by another program. Close the other "
+                    "program (a terminal, a teller application, another tactile command) or "
+                    "pick another port (`tactile list` shows them)."
+                ) from exc
             raise TransportError(
                 f"cannot open {url}: {exc}. Check that the device is plugged in, that the path is "
                 "right (`tactile list` shows ports) and that no other program holds the port."

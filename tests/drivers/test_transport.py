@@ -88,3 +88,38 @@ def test_loopback_close_wakes_a_blocked_reader():
     assert device.closed
     with pytest.raises(TransportError, match="other end went away"):
         device.write(b"x")
+
+
+def test_a_serial_port_is_opened_exclusively():
+    # a real pty (the flock pyserial takes is per device, as on /dev/ttyUSB0)
+    import os
+
+    from drivers.transport import PortBusyError
+
+    master, slave = os.openpty()
+    try:
+        path = os.ttyname(slave)
+        first = SerialTransport(path, 57600)
+        try:
+            with pytest.raises(PortBusyError,
+                               match=f"port {path} is in use by another program") as info:
+                SerialTransport(path, 57600)
+            assert isinstance(info.value, TransportError)
+        finally:
+            first.close()
+        again = SerialTransport(path, 57600)   # released on close
+        again.close()
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_a_busy_simulator_pty_is_reported_by_the_drivers_too():
+    from drivers import FingerprintReader
+    from firmware_sim.attach import create_runner
+
+    with create_runner("fingerprint", {}) as runner:
+        path = runner.serve_pty()
+        with FingerprintReader.open(path):
+            with pytest.raises(TransportError, match="in use by another program"):
+                FingerprintReader.open(path)
