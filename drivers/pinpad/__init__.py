@@ -5,6 +5,7 @@ See :mod:`drivers.pinpad.pad` for opening, threads, deadlines and reconnection, 
 """
 
 from drivers.pinpad._link import DeviceDisconnectedError
+from drivers.pinpad.listener import KeyListener, pressed_key
 from drivers.pinpad.events import (
     Completed,
     Completion,
@@ -42,6 +43,8 @@ __all__ = [
     "PinEntrySession",
     "PinChangeSession",
     "ExploreSession",
+    "KeyListener",
+    "pressed_key",
     "DeviceDisconnectedError",
     "PadRestartedError",
     "PadTamperedError",

@@ -27,7 +27,7 @@ import random
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from drivers.transport import SerialTransport, Transport
 from protocol.errors import (
@@ -70,6 +70,9 @@ from drivers.pinpad.sessions import (
     _Session,
     translate,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from drivers.pinpad.listener import KeyListener
 
 __all__ = ["TactilePinPad", "DEFAULT_BAUDRATE", "DEFAULT_TIMEOUT", "TEST_KEYS", "TestKey"]
 
@@ -498,6 +501,13 @@ class TactilePinPad:
             return self._status.popleft()
 
     # ------------------------------------------------------------------ keyboard sessions
+    def listen(self) -> "KeyListener":
+        """Listen to the IDLE pad (function keys, speech endings, headset): see
+        :class:`drivers.pinpad.listener.KeyListener`.  Use it in a ``with`` block."""
+        from drivers.pinpad.listener import KeyListener
+
+        return KeyListener(self)
+
     def explore(self, *, lang: str = "en", idle_timeout: float = 60.0) -> ExploreSession:
         """Key exploration (a keypad tour): named key events, no PIN can be active."""
         if not idle_timeout > 0:
