@@ -9,7 +9,7 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.11",
     packages=find_packages(include=["protocol*", "drivers*", "firmware_sim*", "tools*"]),
-    package_data={"protocol": ["tpp/SPEC.md"], "drivers": ["guidance/locales/*.json"]},
+    package_data={"protocol": ["tpp/SPEC.md"], "drivers": ["guidance/locales/*/LC_MESSAGES/*.po"]},
     include_package_data=True,
     install_requires=[
         "pyserial>=3.5",
@@ -22,6 +22,7 @@ setup(
         "scikit-image>=0.22",
         "Pillow>=10",
         "rich>=13",
+        "Babel>=2.12",
     ],
     extras_require={
         # the third-party EF01 host libraries run unchanged against our simulator in the tests
