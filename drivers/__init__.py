@@ -108,3 +108,8 @@ __all__ += [
     "HeadsetRemoved", "SpeechEnded", "TamperDetected", "PadRestarted",
     "DeviceDisconnectedError", "PadRestartedError", "PadTamperedError",
 ]
+
+# guidance (drivers/guidance): a keypad that explains itself, guided PIN entry, coaching
+from drivers.guidance import Guide, Profile, profile, suggest_profile
+
+__all__ += ["Guide", "Profile", "profile", "suggest_profile"]
