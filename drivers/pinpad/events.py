@@ -147,10 +147,20 @@ class HeadsetRemoved(PadEvent):
 
 @dataclass(frozen=True, slots=True)
 class SpeechEnded(PadEvent):
-    """An utterance ended: ``how`` is "completed", "interrupted-by-key", "stopped", ..."""
+    """An utterance ended: ``how`` is "completed", "interrupted-by-key", "stopped",
+    "replaced", "mode-change" or "failed".
+
+    "failed" (``failed`` True) means the pad's speech unit could not say it - the pad's own
+    prompts too (SPEC 6.4): the customer did not hear the guidance, so a session counts these
+    (``speech_failed``) and a teller application should offer help (staff, another pad).
+    """
 
     utterance: int
     how: str
+
+    @property
+    def failed(self) -> bool:
+        return self.how == "failed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,12 +9,14 @@ PIN leaves the pad only as an enciphered ISO 9564 PIN block.
 
 from __future__ import annotations
 
+import collections
 import queue
+import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from protocol.errors import DeviceError, DeviceTimeoutError, TactileError
+from protocol.errors import DeviceError, DeviceTimeoutError, TactileError, TransportError
 from protocol.layout import Layout
 from protocol.pinblock import PinBlockFormat
 from protocol.tpp import messages as m
@@ -147,32 +149,87 @@ def translate(msg: m.Event, layout: Layout | None) -> PadEvent:
 
 
 class _Session:
-    """Common machinery: a queue the pad's reader thread fills, iteration with deadlines."""
+    """Common machinery: a queue the pad's reader thread fills, and ONE place that applies
+    events (:meth:`_pump`), whichever thread pulls them.
+
+    Thread safety: the caller may iterate in one thread while another calls ``cancel()`` (or
+    ``stop()``).  Only one thread at a time takes an item from the queue and applies it (the
+    ``_consume`` lock), so events are applied once and in order; every applied item goes to
+    the ``_backlog`` the iterator yields from, so the iterating caller always sees every
+    event, ``Completed`` last, even when the other thread pulled it out of the queue.
+    """
 
     _kind = "session"
 
     def __init__(self, pad: "TactilePinPad") -> None:
         self._pad = pad
         self._queue: "queue.Queue[PadEvent | BaseException]" = queue.Queue()
+        self._consume = threading.RLock()
+        self._backlog: "collections.deque[PadEvent | BaseException]" = collections.deque()
         self._started = False
         self._finished = False
         self._last = time.monotonic()
+        #: how many utterances the pad reported as failed (SpeechEnded "failed") in this session
+        self.speech_failed = 0
 
     # called by the pad (reader thread); never blocks
     def _put(self, item: PadEvent | BaseException) -> None:
         self._queue.put(item)
 
-    def _next(self, timeout: float | None) -> PadEvent | None:
-        """The next event, or None when ``timeout`` passes; raises the link's failure."""
-        try:
-            item = self._queue.get(timeout=timeout)
-        except queue.Empty:
-            self._pad._raise_failure()
-            return None
+    def _pump(self, timeout: float) -> bool:
+        """Take one item from the queue (waiting up to ``timeout``), apply it and put it on the
+        backlog; False when nothing came.  A link failure found while waiting is put on the
+        backlog too (once), so it reaches the iterating caller."""
+        with self._consume:
+            if self._finished:
+                return False  # Completed (or the failure) was the last item: nothing after it
+            try:
+                item = self._queue.get(timeout=timeout)
+            except queue.Empty:
+                if not self._finished and (self._pad.closed or
+                                           self._pad._link.failure is not None):
+                    try:
+                        self._pad._raise_failure()
+                    except TactileError as exc:
+                        self._finish()
+                        self._backlog.append(exc)
+                        return True
+                return False
+            self._last = time.monotonic()
+            if isinstance(item, BaseException):
+                if isinstance(item, (TransportError, DeviceTimeoutError)) or \
+                        not isinstance(item, TactileError):
+                    self._finish()  # the link is gone: nothing more will come
+                self._backlog.append(item)
+                return True
+            try:
+                self._apply(item)
+            except TactileError as exc:  # restart, tamper, a failed PIN block fetch
+                self._backlog.append(exc)
+                return True
+            self._backlog.append(item)
+            return True
+
+    def _take(self) -> PadEvent | None:
+        """The next applied item for the iterator (raises a failure item), or None."""
+        with self._consume:
+            if not self._backlog:
+                return None
+            item = self._backlog.popleft()
         if isinstance(item, BaseException):
             raise item
-        self._last = time.monotonic()
         return item
+
+    def _finish(self) -> None:
+        self._finished = True
+        self._pad._end_session(self)
+
+    def _apply(self, event: PadEvent) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _count_speech(self, event: PadEvent) -> None:
+        if isinstance(event, SpeechEnded) and event.failed:
+            self.speech_failed += 1
 
     def __enter__(self) -> Any:
         self._start()
@@ -264,19 +321,31 @@ class PinEntrySession(_Session):
             pass  # the link is gone or the pad restarted: nothing is running any more
 
     def cancel(self) -> None:
-        """Ask the pad to end the entry (completion "cancel") and wait for it to end."""
+        """Ask the pad to end the entry (completion "cancel") and wait for it to end.
+
+        Safe from any thread, also while another thread iterates the session: that thread
+        still receives every event, the final :class:`Completed` included.  A cancel after the
+        entry ended (or crossing its end) is a no-op."""
         if self._finished or not self._started:
             return
-        self._pad._expect_done(m.CancelEntry())
+        try:
+            self._pad._expect_done(m.CancelEntry())
+        except TactileError:
+            if self._finished:
+                return  # the entry ended (and the pad may be closed) while we asked: no-op
+            raise
         deadline = time.monotonic() + self._pad.timeout + _GRACE
         while not self._finished:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise DeviceTimeoutError(f"the pad did not end the {self._kind} after CancelEntry "
                                          f"({self._pad.transport.description}); reset the pad")
-            event = self._next(min(left, 0.25))
-            if event is not None:
-                self._apply(event)
+            try:
+                self._pump(min(left, 0.05))
+            except TactileError:
+                if self._finished:
+                    return
+                raise
 
     def run(self, on_event: Callable[[PadEvent], object] | None = None) -> "PinEntrySession":
         """Run the whole entry with a callback instead of a loop (``on_event`` sees every
@@ -298,21 +367,25 @@ class PinEntrySession(_Session):
         if not self._started:
             raise TactileError(f"use the {self._kind} in a with block: "
                                f"`with pad.pin_entry(...) as entry: for event in entry: ...`")
-        while not self._finished:
+        while True:
+            event = self._take()
+            if event is not None:
+                yield event
+                continue
+            if self._finished:
+                return
             limit = self._seconds_left + _GRACE
             waited = time.monotonic() - self._last
-            event = self._next(max(0.0, min(limit - waited, 0.25)))
-            if event is None:
-                if time.monotonic() - self._last > limit:
+            if not self._pump(max(0.0, min(limit - waited, 0.25))):
+                if not self._finished and time.monotonic() - self._last > limit:
                     raise DeviceTimeoutError(
                         f"the pad sent nothing for {limit:.0f} s during a {self._kind} whose time "
                         f"limit is {self.time_limit} s ({self._pad.transport.description}). "
                         "Check the cable; the pad may have hung: reset or power-cycle it.")
-                continue
-            self._apply(event)
-            yield event
 
     def _apply(self, event: PadEvent) -> None:
+        """Apply one event to the session's state (only ever called by :meth:`_pump`)."""
+        self._count_speech(event)
         if isinstance(event, DigitAccepted):
             self.digits = event.count
             self._seconds_left = float(self.time_limit)
@@ -329,23 +402,25 @@ class PinEntrySession(_Session):
         elif isinstance(event, PinMismatch):
             self.digits = 0
         elif isinstance(event, PadRestarted):
-            self._finished = True
-            self._pad._end_session(self)
+            self._finish()
             raise PadRestartedError(
                 f"the PIN pad restarted ({event.reason}) during the {self._kind}: nothing was "
                 "kept. Start the entry again.")
         elif isinstance(event, TamperDetected):
-            self._finished = True
-            self._pad._end_session(self)
+            self._finish()
             raise PadTamperedError(event.cause)
         elif isinstance(event, Completed):
             self.completion = event.completion
             self.digits = event.digits
-            self._finished = True
-            self._pad._end_session(self)
-            if event.completion.pin_kept and (self.pan_given or
-                                              self.format is PinBlockFormat.ISO1):
-                self.result = self._pad.get_pin_block(self._pan, self.format, self.key_slot)
+            # the PIN block is fetched before the session counts as finished, so a thread
+            # waiting in cancel() returns only once ``pin_block`` is set
+            try:
+                if event.completion.pin_kept and (self.pan_given or
+                                                  self.format is PinBlockFormat.ISO1):
+                    self.result = self._pad.get_pin_block(self._pan, self.format,
+                                                          self.key_slot)
+            finally:
+                self._finish()
 
     def get_pin_block(self, pan: str | None = None,
                       block_format: PinBlockFormat | str | None = None,
@@ -412,29 +487,38 @@ class ExploreSession(_Session):
             self._pad._end_session(self)
 
     def stop(self) -> None:
-        """Leave explore mode (idempotent)."""
-        if self._started and not self._finished:
+        """Leave explore mode (idempotent; safe from another thread while one iterates)."""
+        with self._consume:
+            if not self._started or self._finished:
+                return
             self._finished = True
-            try:
-                # after a restart or a lost link the pad is no longer exploring: nothing to stop
-                if self._pad.connected and self._pad.state is State.EXPLORE:
-                    self._pad._expect_done(m.ExploreStop())
-            finally:
-                self._pad._end_session(self)
+        try:
+            # after a restart or a lost link the pad is no longer exploring: nothing to stop
+            if self._pad.connected and self._pad.state is State.EXPLORE:
+                self._pad._expect_done(m.ExploreStop())
+        finally:
+            self._pad._end_session(self)
+
+    def _apply(self, event: PadEvent) -> None:
+        """Apply one event (only ever called by :meth:`_pump`)."""
+        self._count_speech(event)
+        if isinstance(event, PadRestarted):
+            self._finish()
+            raise PadRestartedError(f"the PIN pad restarted ({event.reason}) during key "
+                                    "exploration")
+        if isinstance(event, KeyPressed):
+            self.presses += 1
 
     def __iter__(self) -> Iterator[PadEvent]:
-        while not self._finished:
+        while True:
+            event = self._take()
+            if event is not None:
+                yield event
+                continue
+            if self._finished:
+                return
             idle = time.monotonic() - self._last
             if idle >= self.idle_timeout:
                 self.ended_idle = True
                 return
-            event = self._next(min(self.idle_timeout - idle, 0.25))
-            if event is None:
-                continue
-            if isinstance(event, PadRestarted):
-                self._finished = True
-                raise PadRestartedError(f"the PIN pad restarted ({event.reason}) during key "
-                                        "exploration")
-            if isinstance(event, KeyPressed):
-                self.presses += 1
-            yield event
+            self._pump(min(self.idle_timeout - idle, 0.25))

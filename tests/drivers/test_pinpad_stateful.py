@@ -200,6 +200,9 @@ class PinEntryMachine(RuleBasedStateMachine):
     def host_cancel(self, params):
         self.ensure_entry(params)
         self.entry.cancel()
+        # the events cancel() waited for still reach the iterating caller, Completed last
+        rest = [e for e in self.events if isinstance(e, _SEMANTIC)]
+        assert rest == [Completed(Completion.CANCEL, len(self.typed))]
         self.finish(Completion.CANCEL)
 
     @rule(params=ENTRY)
