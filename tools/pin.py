@@ -14,7 +14,9 @@ ISO 9564 PIN block.
 Hex is UPPER CASE (as ISO 9564 and ANSI X9.24 print it); ``pin_block`` and ``ksn`` are null
 when no PIN was kept (cancelled, timeout) and ``ksn`` is null for a fixed (non-DUKPT) key.
 On an error (no pad, refused, link lost) nothing is printed on stdout: the message goes to
-stderr.  Exit status: 0 ok; 1 cancelled, timeout or error; 2 bad usage.
+stderr.  Exit status: 0 ok; 1 cancelled, timeout or error; 2 bad usage.  When the pad reports
+that its own speech failed (TPP SpeechEnded FAILED: the customer did not hear the prompts) the
+JSON is printed as usual, a warning goes to stderr and the exit status is 1.
 """
 
 from __future__ import annotations
@@ -74,7 +76,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "fixed table. Only the enciphered PIN block and KSN reach this program. "
                     "With --json it prints exactly one object: {\"status\": ok|cancelled|timeout, "
                     "\"digits\": N, \"format\", \"pin_block\": HEX|null, \"ksn\": HEX|null} "
-                    "(hex in upper case). Exit status: 0 ok, 1 cancelled / timeout / error, "
+                    "(hex in upper case). Exit status: 0 ok, 1 cancelled / timeout / error / "
+                    "the pad's speech failed (JSON as usual, warning on stderr), "
                     "2 bad usage.")
     parser.add_argument("port", metavar="PORT", help=_PORT_HELP)
     parser.add_argument("--pan", type=_pan, required=True,
@@ -175,4 +178,11 @@ def run(args: argparse.Namespace) -> int:
         table.add_row("PIN block", result["pin_block"] or "-")
         table.add_row("KSN", result["ksn"] or "-")
         console.print(table)
+    if entry.speech_failed:
+        # the customer did not hear the pad's guidance: the JSON stays as it is, but a script
+        # must not take this for a clean entry
+        print(f"tactile pin: warning: the pad's speech failed ({entry.speech_failed} "
+              "utterance(s) not spoken): the customer may not have heard the prompts; check "
+              "the pad's speech unit", file=sys.stderr)
+        return 1
     return 0 if status == "ok" else 1

@@ -154,17 +154,35 @@ class Audio:
         """Speak ``text``: now (replacing what is being said) or, with ``queue``, after it."""
         if self.failed:
             raise SpeechUnavailable("the speech unit does not respond (fault injected)")
+        utt = self._utterance(text, lang, source=source, rate=rate, volume=volume,
+                              prompt_id=prompt_id, interruptible=interruptible)
+        if queue and self.current is not None:
+            self.pending.append(utt)
+            return utt
+        self.stop("replaced")
+        self._start(utt, self.now())
+        return utt
+
+    def _utterance(self, text: str, lang: str, *, source: str, rate: float | None,
+                   volume: int | None, prompt_id: int | None, interruptible: bool) -> Utterance:
         rate = self.rate if rate is None else rate
         volume = self.volume if volume is None else volume
         utt = Utterance(text=text, lang=lang, rate=rate, volume=volume, channel=self.channel,
                         duration=estimate_duration(text, lang, rate), source=source,
                         prompt_id=prompt_id, interruptible=interruptible, ident=self._next_id)
         self._next_id = (self._next_id % 0xFFFF) + 1
-        if queue and self.current is not None:
-            self.pending.append(utt)
-            return utt
-        self.stop("replaced")
-        self._start(utt, self.now())
+        return utt
+
+    def failed_own_speech(self, text: str, lang: str, *, source: str,
+                          prompt_id: int | None = None) -> Utterance:
+        """The speech unit failed to say one of the pad's OWN utterances (a prompt, a key
+        description): it gets an id from the same counter and ends "failed" at once, so the
+        host hears of it (TPP SpeechEnded FAILED).  Not in the transcript: nobody heard it."""
+        utt = self._utterance(text, lang, source=source, rate=None, volume=None,
+                              prompt_id=prompt_id, interruptible=True)
+        utt.started = self.now()
+        utt.interrupted = True
+        self.on_speech_end(utt, "failed")
         return utt
 
     def _start(self, utt: Utterance, at: float) -> None:

@@ -333,7 +333,10 @@ class PadCore:
         try:
             self.audio.say(text, lang, source="prompt", prompt_id=int(prompt.ident), queue=queue)
         except SpeechUnavailable:
-            self._emit("say-failed", prompt=int(prompt.ident))
+            # the customer hears nothing: the host must know (SpeechEnded FAILED, SPEC 6.4)
+            utt = self.audio.failed_own_speech(text, lang, source="prompt",
+                                               prompt_id=int(prompt.ident))
+            self._emit("say-failed", prompt=int(prompt.ident), id=utt.ident)
 
     def _mask_display(self) -> None:
         entry = self._entry
@@ -719,7 +722,8 @@ class PadCore:
             try:
                 self.audio.say(text, self.lang, source="explore")
             except SpeechUnavailable:
-                self._emit("say-failed", source="explore")
+                utt = self.audio.failed_own_speech(text, self.lang, source="explore")
+                self._emit("say-failed", source="explore", id=utt.ident)
             self._display(text)
             self._notify("key", key=name, digits=0, status="accepted")
         elif self._in_entry():
