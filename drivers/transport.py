@@ -12,6 +12,7 @@ so nothing blocks for ever.  Implementations:
 from __future__ import annotations
 
 import errno
+import sys
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -188,6 +189,13 @@ class SerialTransport(Transport):
         finally:
             if sock is not None:
                 sock.close()
+            # pyserial 3.5's spy://...?file=LOG never closes its log file
+            output = getattr(getattr(self._port, "formatter", None), "output", None)
+            if output is not None and output not in (sys.stderr, sys.stdout, sys.__stderr__):
+                try:
+                    output.close()
+                except OSError:
+                    pass
 
 
 class _Pipe:

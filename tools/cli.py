@@ -16,7 +16,7 @@ from protocol.errors import TactileError
 __all__ = ["main", "build_parser"]
 
 # module names under tools/, in the order `tactile --help` lists them
-_SUBCOMMANDS: list[str] = ["demo", "sim", "list", "fingerprint", "pin"]
+_SUBCOMMANDS: list[str] = ["demo", "sim", "list", "fingerprint", "pin", "monitor", "decode"]
 
 
 def build_parser() -> argparse.ArgumentParser:
