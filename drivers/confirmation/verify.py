@@ -1,0 +1,215 @@
+"""Prove a trail untouched: every chain, signature, head and checkpoint.
+
+:func:`verify_trail` walks each workstation's chain from record 1 and stops that chain at its
+first bad record (everything after a break is suspect anyway).  A :class:`Problem` names the
+record (``BR0107-C03-000042``) and says in plain words what is wrong with it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from drivers.confirmation._canonical import canonical_bytes
+from drivers.confirmation.config import key_id_for
+from drivers.confirmation.records import (
+    GENESIS_HASH,
+    AuditRecord,
+    Checkpoint,
+    record_hash,
+    record_id,
+    signature_valid,
+)
+from drivers.confirmation.store import AuditStore, StoredKey
+from protocol.errors import ConfigurationError
+
+__all__ = ["Problem", "VerifyReport", "verify_trail"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What is wrong, and with which record (``record_id`` None for a store-level problem)."""
+
+    workstation: str
+    record_id: str | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"record {self.record_id}: {self.message}" if self.record_id else \
+            f"workstation {self.workstation}: {self.message}"
+
+
+@dataclass
+class VerifyReport:
+    """The result: ``ok``, the records checked per workstation, and the problems found."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    checkpoints_checked: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def first(self) -> Problem | None:
+        return self.problems[0] if self.problems else None
+
+    @property
+    def records(self) -> int:
+        return sum(self.counts.values())
+
+    def to_dict(self) -> dict:
+        return {"ok": self.ok, "records": self.records, "workstations": dict(self.counts),
+                "checkpoints_checked": self.checkpoints_checked,
+                "problems": [{"workstation": p.workstation, "record": p.record_id,
+                              "problem": p.message} for p in self.problems]}
+
+
+def _check_chain(ws: str, records: list[AuditRecord], keys: dict[str, StoredKey],
+                 report: VerifyReport) -> bool:
+    prev = GENESIS_HASH
+    for expected, rec in enumerate(records, start=1):
+        rid = record_id(ws, expected)
+        if rec.seq != expected:
+            if rec.seq > expected:
+                missing = (rid if rec.seq == expected + 1
+                           else f"{rid} .. {record_id(ws, rec.seq - 1)}")
+                report.problems.append(Problem(ws, rid, (
+                    f"is missing: the chain jumps from record {expected - 1} to record {rec.seq} "
+                    f"(deleted: {missing})")))
+            else:  # pragma: no cover - the primary key forbids duplicates
+                report.problems.append(Problem(ws, rid, f"appears twice (seq {rec.seq})"))
+            return False
+        try:
+            body = json.loads(rec.body_text)
+            canonical = canonical_bytes(body)
+        except (ValueError, ConfigurationError) as exc:
+            report.problems.append(Problem(ws, rid, f"its body is not a valid record ({exc})"))
+            return False
+        if canonical != rec.body_text.encode("utf-8"):
+            report.problems.append(Problem(ws, rid, "its body is not in canonical form: it was "
+                                           "rewritten after it was signed"))
+            return False
+        if not isinstance(body, dict) or (body.get("workstation"), body.get("seq"), body.get("id")) \
+                != (ws, rec.seq, rid):
+            said = (f"{body.get('id')!r}" if isinstance(body, dict) else "nothing")
+            report.problems.append(Problem(ws, rid, (
+                f"its body says it is record {said}, but it is stored as {rid}: records were "
+                "moved or reordered")))
+            return False
+        digest = record_hash(canonical)
+        if digest != rec.hash:
+            report.problems.append(Problem(ws, rid, (
+                "its body does not match its stored hash: a field was changed after the record "
+                f"was written (stored {rec.hash[:16]}..., body hashes to {digest[:16]}...)")))
+            return False
+        if body.get("prev") != prev:
+            report.problems.append(Problem(ws, rid, (
+                f"does not chain to record {expected - 1}: its prev hash is "
+                f"{str(body.get('prev'))[:16]}..., record {expected - 1} hashes to {prev[:16]}... "
+                "(a record before it was changed, removed or reordered)")))
+            return False
+        key = keys.get(str(body.get("key_id")))
+        if key is None:
+            report.problems.append(Problem(ws, rid, (
+                f"is signed by key {body.get('key_id')}, which the store does not hold for "
+                f"workstation {ws} (re-signed with another key?)")))
+            return False
+        if not signature_valid(key.public_key, canonical, rec.signature):
+            report.problems.append(Problem(ws, rid, (
+                f"its signature does not verify with the workstation's public key {key.key_id} "
+                "(the signature was swapped, or the record re-signed with another key)")))
+            return False
+        prev = digest
+    return True
+
+
+def _valid_key(checkpoint: Checkpoint, keys: Iterable[StoredKey]) -> StoredKey | None:
+    for key in keys:
+        if checkpoint.valid_for(key.public_key):
+            return key
+    return None
+
+
+def _check_checkpoint(note: str, source: str, store_keys: list[StoredKey],
+                      chains: dict[str, list[AuditRecord]], report: VerifyReport) -> None:
+    try:
+        cp = Checkpoint.parse(note)
+    except ConfigurationError as exc:
+        report.problems.append(Problem("?", None, f"{source} is not a checkpoint: {exc}"))
+        return
+    report.checkpoints_checked += 1
+    ws = cp.workstation
+    keys = [k for k in store_keys if k.workstation == ws]
+    records = chains.get(ws, [])
+    if not keys and not records:
+        report.problems.append(Problem(ws, None, (
+            f"{source} covers {cp.count} records of workstation {ws}, which this store does not "
+            "hold at all")))
+        return
+    if _valid_key(cp, keys) is None:
+        report.problems.append(Problem(ws, None, (
+            f"{source} ({cp.count} records) is not signed by any key the store holds for {ws}: "
+            "the store's keys were replaced, so the trail was rewritten with another key")))
+        return
+    if cp.count > len(records):
+        first_missing = record_id(ws, len(records) + 1)
+        report.problems.append(Problem(ws, first_missing, (
+            f"is missing: {source} covers {cp.count} records, the trail holds only "
+            f"{len(records)} (truncated)")))
+    elif cp.count and records[cp.count - 1].hash != cp.head:
+        report.problems.append(Problem(ws, record_id(ws, cp.count), (
+            f"is not the record {source} covered: the chain up to it was rewritten")))
+
+
+def verify_trail(store: AuditStore, checkpoints: Iterable[tuple[str, str]] = ()) -> VerifyReport:
+    """Check every workstation chain in ``store``, the signed heads, the checkpoints kept in
+    the store and ``checkpoints`` given as ``(source_name, note_text)``."""
+    report = VerifyReport()
+    all_keys = store.keys()
+    chains: dict[str, list[AuditRecord]] = {}
+    for key in all_keys:
+        if key_id_for(key.public_key) != key.key_id:
+            report.problems.append(Problem(key.workstation, None, (
+                f"the stored public key {key.key_id} does not match its id: the key table was "
+                "edited")))
+    heads = {h.workstation: h for h in store.heads()}
+    for ws in store.workstations():
+        records = store.records(ws)
+        chains[ws] = records
+        report.counts[ws] = len(records)
+        keys = {k.key_id: k for k in all_keys if k.workstation == ws}
+        if not _check_chain(ws, records, keys, report):
+            continue
+        head = heads.get(ws)
+        if head is None:
+            if records:
+                report.problems.append(Problem(ws, None, "the chain has no signed head (the "
+                                               "head table was edited)"))
+            continue
+        try:
+            note = Checkpoint.parse(head.note)
+        except ConfigurationError:
+            note = None
+        if note is None or _valid_key(note, keys.values()) is None \
+                or (note.count, note.head) != (head.count, head.hash):
+            report.problems.append(Problem(ws, None, "the chain's head is not signed by the "
+                                           "workstation key (the head table was edited)"))
+            continue
+        if head.count > len(records):
+            first_missing = record_id(ws, len(records) + 1)
+            report.problems.append(Problem(ws, first_missing, (
+                f"is missing: the signed head says {head.count} records, the trail holds only "
+                f"{len(records)} (the trail was truncated)")))
+        elif head.count < len(records) or (records and records[-1].hash != head.hash):
+            report.problems.append(Problem(ws, record_id(ws, head.count + 1 if head.count < len(records) else len(records)), (
+                f"is not covered by the signed head ({head.count} records): records were "
+                "added or replaced outside the store")))
+    for ws, count, note in store.checkpoints():
+        _check_checkpoint(note, f"the checkpoint kept in the store at {count} records",
+                          all_keys, chains, report)
+    for source, note in checkpoints:
+        _check_checkpoint(note, source, all_keys, chains, report)
+    return report
