@@ -17,7 +17,10 @@ Commands (the runner itself handles ``power-cycle``, ``unplug``, ``replug`` and 
 ``pad-fault dead-key KEY``   KEY no longer registers (a broken key switch)
 ``pad-fault key-stuck KEY``  KEY sticks down at its next press: that press registers, then the
                              key gives no new press until the fault is cleared
-``pad-fault key-bounce KEY`` every press of KEY registers twice (contact bounce)
+``pad-fault key-bounce KEY [MS]``  KEY's contact closes a second time MS milliseconds
+                             (default 5) after every press (contact bounce); the pad's key
+                             scanner debounces it (TPP KEY_DEBOUNCE, 50 ms), so only a bounce
+                             of 50 ms or slower reaches the host as a second press
 ``pad-fault speech-fail``    the speech unit fails: Speak is refused, prompts fall back to display
 ``pad-fault no-ack``         the pad stops acknowledging host frames (host retransmits, times out)
 ``pad-fault no-reply``       the pad acknowledges requests but never answers them
@@ -123,7 +126,8 @@ class PadFaults:
     dead_keys: set[str] = field(default_factory=set)
     #: stuck key -> True once it went down (and stayed down)
     stuck_keys: dict[str, bool] = field(default_factory=dict)
-    bouncing_keys: set[str] = field(default_factory=set)
+    #: bouncing key -> seconds after each press at which its contact closes again
+    bouncing_keys: dict[str, float] = field(default_factory=dict)
     speech_fail: bool = False
     no_ack: bool = False
     no_reply: bool = False

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import enum
 import hmac
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -50,6 +51,7 @@ from protocol.layout import DIGIT_KEY_NAMES, Layout
 from protocol.tpp.codes import (
     HELD_PIN_LIFETIME,
     HELP_EXTENSIONS,
+    KEY_DEBOUNCE,
     MAX_PIN_ENTRIES_PER_HOUR,
     MAX_TIME_LIMIT,
     ResultCode,
@@ -252,6 +254,8 @@ class PadCore:
         self._held: tuple[bytes, float] | None = None
         self._session_key = b""
         self._explore_warn_at: float | None = None
+        #: key name -> when its recent presses registered (the key scanner's debounce)
+        self._registered: dict[str, deque[float]] = {}
         self._load_settings()
 
     # -- settings ---------------------------------------------------------------------------
@@ -707,12 +711,42 @@ class PadCore:
         self.audio.haptic("custom", list(pattern))
 
     # -- the physical side: keys, jack, tamper -------------------------------------------------
-    def press(self, name: str) -> None:
-        """A customer presses key ``name`` (an XFS key name of this layout)."""
+    def press(self, name: str) -> float | None:
+        """A customer presses key ``name`` (an XFS key name of this layout): one clean press.
+
+        Returns when the key scanner registered it (None when the pad is off).  A customer's
+        presses of one key are at least :data:`KEY_DEBOUNCE` apart (no finger is faster; two
+        control commands may come closer than that in real time), so a press registers no
+        earlier than that after the key's previous one; contact bounce after it arrives
+        through :meth:`contact` and is debounced against that time.
+        """
         if name not in self._keys:
             raise KeyError(name)
         if self.mode is Mode.OFF:
-            return
+            return None
+        recent = self._registered.setdefault(name, deque(maxlen=16))
+        at = self.now() if not recent else max(self.now(), recent[-1] + KEY_DEBOUNCE)
+        recent.append(at)
+        self._key_action(name)
+        return at
+
+    def contact(self, name: str, at: float) -> bool:
+        """The key scanner sees key ``name``'s contact close at ``at`` (a bounce, or chatter):
+        within :data:`KEY_DEBOUNCE` of a registered press of that key it is the same press and
+        ignored (SPEC 6.3); otherwise it registers as a new press.  True if registered."""
+        if name not in self._keys:
+            raise KeyError(name)
+        if self.mode is Mode.OFF:
+            return False
+        recent = self._registered.setdefault(name, deque(maxlen=16))
+        if any(abs(at - t) < KEY_DEBOUNCE for t in recent):
+            return False
+        recent.append(at)
+        self._key_action(name)
+        return True
+
+    def _key_action(self, name: str) -> None:
+        """What one registered press of ``name`` does in the current mode."""
         # any key press interrupts current speech (the customer is acting)
         self.audio.stop("key")
         if self.mode is Mode.EXPLORE:

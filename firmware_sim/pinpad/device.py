@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from protocol.errors import ConfigurationError
 from protocol.layout import DIGIT_KEY_NAMES, get_layout
+from protocol.tpp.codes import KEY_DEBOUNCE
 
 from firmware_sim.base import SimulatedDevice
 from firmware_sim.pinpad.control import PadFaults, ScriptPlayer, parse_keys, split_script
@@ -36,6 +37,9 @@ MODEL = "TPP-SIM"
 FIRMWARE = "1.0.0"
 
 BAUD_RATES = (9600, 19200, 38400, 57600, 115200)
+#: milliseconds after a press at which a bouncing key's contact closes again (pad-fault
+#: key-bounce KEY without MS): typical switch chatter, well inside the pad's debounce
+DEFAULT_BOUNCE_MS = 5.0
 _ENTRY_MODES = (Mode.PIN, Mode.PIN_CHANGE, Mode.EXPLORE)
 
 
@@ -82,6 +86,8 @@ class PinPadDevice(SimulatedDevice):
                             wall_now=wall_clock, random_bytes=self._random_bytes,
                             rate_limit=rate_limit)
         self.wire = PadWire(self)
+        #: (when, key): contact closures of bouncing keys still to come (pad-fault key-bounce)
+        self._bounces: list[tuple[float, str]] = []
 
     # -- event plumbing ------------------------------------------------------------------
     def _customer_event(self, name: str, **fields: Any) -> None:
@@ -107,7 +113,13 @@ class PinPadDevice(SimulatedDevice):
             # the pad is powered through its host link: unplugged = no power, RAM lost
             self.core.power_off()
         if self.core.mode is Mode.OFF:
+            self._bounces.clear()
             return None
+        due = sorted(b for b in self._bounces if b[0] <= now)
+        if due:
+            self._bounces = [b for b in self._bounces if b[0] > now]
+            for at, name in due:
+                self.core.contact(name, at)
         while True:
             line = self.script.due(now)
             if line is None:
@@ -120,8 +132,9 @@ class PinPadDevice(SimulatedDevice):
                 self.event("script", line=_safe_line(line))
         self.core.tick(now)
         wire_due = self.wire.tick(now)
-        times = [t for t in (self.core.next_deadline(), self.script.next_at, wire_due)
-                 if t is not None]
+        bounce_due = min(b[0] for b in self._bounces) if self._bounces else None
+        times = [t for t in (self.core.next_deadline(), self.script.next_at, wire_due,
+                             bounce_due) if t is not None]
         return min(times) if times else None
 
     def command(self, line: str) -> dict[str, Any]:
@@ -197,28 +210,37 @@ class PinPadDevice(SimulatedDevice):
                 if self.faults.stuck_keys[name]:
                     continue  # held down: no new press edge
                 self.faults.stuck_keys[name] = True
-            for _ in range(2 if name in self.faults.bouncing_keys else 1):
-                self.core.press(name)
+            at = self.core.press(name)
+            bounce = self.faults.bouncing_keys.get(name)
+            if bounce is not None and at is not None:
+                # the contact chatters open and closed again ``bounce`` s after the press: the
+                # pad's key scanner sees a second closure (debounced unless it is slow)
+                self._bounces.append((at + bounce, name))
         # the reply never names digits pressed during PIN entry (it is logged like an event)
         shown = [("digit" if (k in DIGIT_KEY_NAMES and self.core.mode is not Mode.EXPLORE)
                   else k) for k in keys]
         return {"ok": True, "command": "press", "keys": shown, "mode": self.core.mode.value}
 
     def _fault(self, words: list[str]) -> dict[str, Any]:
-        usage = ("pad-fault dead-key KEY | key-stuck KEY | key-bounce KEY | speech-fail | no-ack "
-                 "| no-reply | clear")
+        usage = ("pad-fault dead-key KEY | key-stuck KEY | key-bounce KEY [MS] | speech-fail | "
+                 "no-ack | no-reply | clear")
         if not words:
             return {"ok": True, "command": "pad-fault", "active": self.faults.active()}
         name = words[0].lower()
         f = self.faults
-        if name in ("dead-key", "key-bounce", "key-stuck"):
+        if name == "key-bounce" and len(words) in (2, 3):
+            key = parse_keys(words[1:2])[0]
+            ms = _bounce_ms(words[2]) if len(words) == 3 else DEFAULT_BOUNCE_MS
+            f.bouncing_keys[key] = ms / 1000.0
+        elif name in ("dead-key", "key-bounce", "key-stuck"):
             if len(words) != 2:
-                raise ConfigurationError(f"usage: pad-fault {name} KEY")
+                raise ConfigurationError(f"usage: pad-fault {name} KEY"
+                                         + (" [MS]" if name == "key-bounce" else ""))
             key = parse_keys(words[1:])[0]
             if name == "key-stuck":
                 f.stuck_keys.setdefault(key, False)
             else:
-                (f.dead_keys if name == "dead-key" else f.bouncing_keys).add(key)
+                f.dead_keys.add(key)
         elif name in ("speech-fail", "no-ack", "no-reply") and len(words) == 1:
             setattr(f, name.replace("-", "_"), True)
         elif name == "clear" and len(words) == 1:
@@ -226,7 +248,21 @@ class PinPadDevice(SimulatedDevice):
         else:
             raise ConfigurationError(f"unknown pad fault {' '.join(words)!r}: use {usage}")
         self.core.audio.failed = f.speech_fail
-        return {"ok": True, "command": "pad-fault", "active": f.active()}
+        reply: dict[str, Any] = {"ok": True, "command": "pad-fault", "active": f.active()}
+        if f.bouncing_keys:
+            reply["bounce_ms"] = {k: round(v * 1000, 3) for k, v in sorted(f.bouncing_keys.items())}
+        return reply
+
+
+def _bounce_ms(text: str) -> float:
+    try:
+        ms = float(text)
+    except ValueError:
+        ms = -1.0
+    if not 1 <= ms <= 1000:
+        raise ConfigurationError(f"the bounce interval is 1..1000 milliseconds, not {text!r} "
+                                 f"(the pad debounces {KEY_DEBOUNCE * 1000:g} ms)")
+    return ms
 
 
 def _safe_line(line: str) -> str:

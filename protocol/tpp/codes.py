@@ -45,6 +45,7 @@ __all__ = [
     "TamperCause",
     "MAX_PIN_ENTRIES_PER_HOUR",
     "HELD_PIN_LIFETIME",
+    "KEY_DEBOUNCE",
     "WARN_AT",
     "warning_marks",
     "HELP_EXTENSIONS",
@@ -86,6 +87,9 @@ MAX_PIN_ENTRIES_PER_HOUR = 120
 HELD_PIN_LIFETIME = 120
 #: seconds-left marks at which the pad sends TimeWarning during a timed mode
 WARN_AT = (30, 10)
+#: seconds: a closure of the same key within this interval of its last registered press is
+#: contact bounce, not a new press (SPEC 6.3 and 10); no customer presses one key this fast
+KEY_DEBOUNCE = 0.05
 
 
 def warning_marks(seconds_left: float) -> tuple[int, ...]:
