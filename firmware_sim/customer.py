@@ -154,6 +154,15 @@ class VirtualCustomer:
             self._thread.join(timeout=5)
             self._thread = None
 
+    def wait_actions(self, count: int, timeout: float = 10.0) -> bool:
+        """Wait until ``count`` actions have been done in all; False on timeout."""
+        deadline = time.monotonic() + timeout
+        while len(self.actions_done) + len(self.errors) < count:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Wait until every action queued so far is done; False on timeout."""
         return self._idle.wait(timeout)

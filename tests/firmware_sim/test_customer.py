@@ -24,7 +24,7 @@ def test_a_blind_customer_hears_and_acts(pad_sim):
     with VirtualCustomer(sim, senses={"hear", "feel"}) as customer:
         customer.on("headphones", "headset in")
         pad.speak("Plug your headphones in now.", "en")
-        assert customer.wait_idle(5)
+        assert customer.wait_actions(1, 5)
         pad.display("only on the screen")
     assert customer.actions_done == ["headset in"]
     assert pad.status().headset
@@ -40,7 +40,7 @@ def test_a_deaf_customer_sees_and_feels_but_does_not_hear(pad_sim):
         pad.speak("Press Enter.", "en")          # not heard: no action
         pad.haptic([60, 60, 60])
         pad.display("Press Cancel to stop.")
-        assert customer.wait_idle(5)
+        assert customer.wait_actions(1, 5)
     assert customer.heard() == []
     assert customer.felt() == ["60,60,60"]
     assert customer.actions_done == ["press cancel"]
@@ -74,5 +74,5 @@ def test_failed_actions_are_recorded(pad_sim):
     pad, sim = pad_sim
     with VirtualCustomer(sim) as customer:
         customer.do("press nonsense")
-        assert customer.wait_idle(5)
+        assert customer.wait_actions(1, 5)
     assert customer.errors and "press nonsense" in customer.errors[0]
