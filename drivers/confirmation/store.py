@@ -387,6 +387,16 @@ CREATE OR REPLACE TRIGGER audit_heads_no_truncate BEFORE TRUNCATE ON audit_heads
 """
 
 
+_PG_TRIGGERS = ("audit_records_append_only", "audit_records_no_truncate", "audit_keys_append_only",
+                "audit_keys_no_truncate", "audit_checkpoints_append_only", "audit_heads_forward",
+                "audit_heads_no_delete", "audit_heads_no_truncate")
+_PG_COMPLETE = """
+SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+WHERE c.relnamespace = current_schema()::regnamespace AND t.tgname = ANY(%s)
+  AND to_regclass('customer_templates') IS NOT NULL
+"""
+
+
 def is_postgres_url(target: object) -> bool:
     return isinstance(target, str) and target.lower().startswith(("postgresql://", "postgres://"))
 
@@ -437,18 +447,22 @@ class PostgresStore(AuditStore):
                 "Check that the server runs (Debian: `pg_ctlcluster 15 main start`), the URL, "
                 "the user's password and pg_hba.conf") from None
         try:
-            with self._conn.cursor() as cur:
-                if schema:
-                    if not readonly:
-                        cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
-                    cur.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+            if schema:
+                self._conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
             if readonly:
+                self._conn.execute("SET default_transaction_read_only = on")
                 self._query("SELECT count(*) FROM audit_records")
             else:
                 with self._conn.transaction(), self._conn.cursor() as cur:
-                    # one schema creator at a time: CREATE ... IF NOT EXISTS races otherwise
+                    # one schema creator at a time (CREATE ... IF NOT EXISTS races otherwise),
+                    # and no DDL once the schema is complete: replacing a trigger locks the
+                    # table against the appenders of other counters
                     cur.execute("SELECT pg_advisory_xact_lock(hashtextextended('tactile-audit-schema', 0))")
-                    cur.execute(_PG_SCHEMA)
+                    if schema:
+                        cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+                    cur.execute(_PG_COMPLETE, (list(_PG_TRIGGERS),))
+                    if cur.fetchone()[0] != len(_PG_TRIGGERS):
+                        cur.execute(_PG_SCHEMA)
         except psycopg.Error as exc:
             self._conn.close()
             raise AuditStoreError(f"{self.where} is not a usable audit store: "
