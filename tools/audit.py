@@ -30,7 +30,7 @@ import sys
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
 
 from drivers.confirmation import (
     CONFIG_ENV,
@@ -206,15 +206,16 @@ def _show(args: argparse.Namespace) -> int:
         for row in rows:
             print_json(row)
         return 0
-    table = Table(title=f"{len(rows)} record(s) in {args.db if not is_postgres_url(args.db) else store.where}")
-    for column in ("id", "kind", "completed", "item", "customer", "outcome", "customer check",
-                   "staff"):
-        table.add_column(column)
+    # one line per record, never wrapped (scripts grep it); colour only on a terminal
+    console = _console()
     for row in rows:
-        table.add_row(row["id"], str(row["kind"]), str(row["completed"]), str(row["item"] or "-"),
-                      str(row["customer"]), str(row["outcome"]), str(row["method"] or "-"),
-                      ", ".join(row["staff"]))
-    Console(highlight=False).print(table)
+        colour = {"confirmed": "green", "enrolled": "green", "cancelled": "yellow"}.get(
+            str(row["outcome"]), "red")
+        console.print(f"{row['id']}  {row['completed']}  {row['kind']}  "
+                      f"[{colour}]{row['outcome']}[/{colour}]  customer {escape(str(row['customer']))}  "
+                      f"{escape(str(row['item'] or '-'))}  check {row['method'] or '-'}  "
+                      f"staff {', '.join(row['staff']) or '-'}")
+    console.print(f"{len(rows)} record(s)", markup=False)
     return 0
 
 
