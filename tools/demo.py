@@ -206,6 +206,8 @@ def run(args: argparse.Namespace) -> int:
     rng = random.Random(seed)
     ok = _fingerprint_part(args, report, rng.randrange(2**31))
     ok &= _pin_part(args, report, rng)
+    from tools._demo_confirmation import run_confirmation_demo   # issue 7: fingerprint + dual review
+    ok &= run_confirmation_demo(report, args, rng)
     report.data["ok"] = ok
     if args.json:
         print_json(report.data)
