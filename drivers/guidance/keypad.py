@@ -157,15 +157,13 @@ def _row_ordinal(layout: Layout, row: int) -> int:
 
 
 def anchor_key(layout: Layout) -> Key:
-    """The key a hand finds first: the one with the raised dot (the 5 on every standard pad),
-    else the 5, else the left end of the top row."""
+    """The key a hand finds first: the one with the raised dot (the 5 on every standard pad);
+    on a pad with no dot, the top left corner (the left end of the top row), which a hand
+    finds from the keypad's edges."""
     dotted = [k for k in layout.keys if k.mark is TactileMark.DOT]
     if dotted:
         five = [k for k in dotted if k.name == "five"]
         return five[0] if five else dotted[0]
-    five = layout.get("five")
-    if five is not None:
-        return five
     return layout.row_keys(_rows(layout)[0])[0]
 
 
