@@ -226,3 +226,22 @@ def probe_ports(ports: list[str], *, address: int = 0xFFFFFFFF, budget: float = 
         thread.join(budget + 2.0)
     return [results.get(p) or ProbeResult(p, error="the probe did not finish in time")
             for p in dict.fromkeys(ports)]
+
+
+def detect_tpp_baudrate(port: str, rates: tuple[int, ...] = TPP_RATES) -> int | None:
+    """The rate a TPP pad on ``port`` answers Hello at (``tactile pin --baud auto``), or None.
+    TransportError when the port cannot be opened (busy, missing)."""
+    result = ProbeResult(port)
+    stop_at = time.monotonic() + len(rates) * TPP_WAIT + 1.0
+    link = SerialTransport(port, rates[0])
+    try:
+        for rate in rates:
+            try:
+                link.set_baudrate(rate)
+            except ConfigurationError:
+                continue
+            if _ask_tpp(link, result, stop_at) is not None:
+                return rate
+        return None
+    finally:
+        link.close()

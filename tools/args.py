@@ -120,3 +120,48 @@ class JsonLines:
                 os.close(devnull)
         except (OSError, ValueError, AttributeError):
             pass
+
+
+# ---------------------------------------------------------------------- the CLI edge
+#: driver messages speak to Python programmers in places; at the CLI they must name the
+#: command's options instead (pattern -> replacement, applied in order)
+_CLI_WORDING: tuple[tuple[str, str], ...] = (
+    (r"reconnect \(TactilePinPad\.reconnect\(\), or run the command again\)",
+     "run the command again"),
+    (r"TactilePinPad\.reconnect\(\)", "running the command again"),
+    (r"or pass overwrite=True \(`--overwrite` with `tactile fingerprint`\)", "or add --overwrite"),
+    (r"overwrite=True", "--overwrite"),
+    (r"open it with baudrate=(\d+) \(`--baud \d+` with `tactile fingerprint`\)",
+     r"use --baud \1"),
+    (r"baudrate=(\d+)", r"--baud \1"),
+    (r"\(then call connect\(\) or reopen the reader\)", "(then run the command again)"),
+    (r"check_duplicate=False", "--no-duplicate-check"),
+    (r"detect_baudrate\(\)", "--baud auto"),
+)
+
+
+def cli_message(text: str) -> str:
+    """A driver message as the CLI prints it: options, not Python methods."""
+    import re
+
+    for pattern, replacement in _CLI_WORDING:
+        text = re.sub(pattern, replacement, text)
+    return text
+
+
+def add_trace_flag(parser: argparse.ArgumentParser) -> None:
+    """``--trace``: decoded frames of the host side to stderr."""
+    parser.add_argument("--trace", action="store_true",
+                        help="print every frame on the line, decoded, to stderr")
+
+
+def quiet_driver_logs() -> None:
+    """The drivers log warnings (a lost link ...) that the CLI also reports as its error: with
+    no logging configured Python would print them too (logging.lastResort), so a technician
+    saw an unplugged pad's message twice.  A NullHandler on ``drivers`` keeps them for
+    programs that configure logging and silent otherwise."""
+    import logging
+
+    logger = logging.getLogger("drivers")
+    if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+        logger.addHandler(logging.NullHandler())
