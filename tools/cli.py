@@ -16,7 +16,7 @@ from protocol.errors import TactileError
 __all__ = ["main", "build_parser"]
 
 # module names under tools/, in the order `tactile --help` lists them
-_SUBCOMMANDS: list[str] = ["demo", "sim", "list", "fingerprint", "pin", "monitor", "decode", "audit",
+_SUBCOMMANDS: list[str] = ["demo", "sim", "list", "fingerprint", "pin", "pad", "monitor", "decode", "audit",
                            "confirm"]
 
 
