@@ -297,6 +297,18 @@ class DeviceRunner:
         """Make the runner thread look at its clock now (after advancing an injected clock)."""
         self._wake()
 
+    def use_clock(self, clock: Callable[[], float]) -> None:
+        """Give the model another time source (for example a clock that runs faster than real
+        time; one with a ``speed`` attribute - its seconds per real second - has the runner's
+        waits scaled to match).  Only before :meth:`start`: a running model's timers are in
+        the old clock."""
+        with self._lock:
+            if self._started or self._stopped or self._stopping:
+                raise ConfigurationError(f"simulator {self.name}: the clock can only be changed "
+                                         "before the simulator starts")
+            self.clock = clock
+            self.device.bind(self._device_output, self._device_event, clock)
+
     # attach points (implemented in firmware_sim.attach)
     def loopback(self) -> "SimulatorTransport":
         """Attach an in-process host link and return its host end (a Transport)."""
@@ -759,9 +771,12 @@ class DeviceRunner:
             if self._split_gap is not None:
                 when = max(when, self._split_next)
             due.append(when)
+        # a clock that runs faster than real time says so (FastClock.speed): its seconds are
+        # shorter, and the selector waits in real seconds
+        speed = getattr(self.clock, "speed", 1.0)
         if not due:
             return _MAX_WAIT
-        return min(_MAX_WAIT, max(0.0, min(due) - now))
+        return min(_MAX_WAIT, max(0.0, min(due) - now) / speed)
 
     def _dispatch(self) -> None:
         """Deliver pending events to subscribers, in order, outside the model lock."""

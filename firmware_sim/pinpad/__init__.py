@@ -57,7 +57,7 @@ CLI_OPTIONS: list[dict[str, Any]] = [
 ]
 
 #: every option create() accepts (the runner CLI owns --state and --trace)
-OPTIONS = ("layout", "state", "serial", "seed", "trace", "rate_limit", "baud")
+OPTIONS = ("layout", "state", "serial", "seed", "trace", "rate_limit", "baud", "time_scale")
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
@@ -83,6 +83,12 @@ def create(**options: str) -> PinPadDevice:
         kwargs["baud"] = _int("baud", options["baud"])
     if options.get("rate_limit") not in (None, ""):
         kwargs["rate_limit"] = _int("rate_limit", options["rate_limit"])
+    if options.get("time_scale") not in (None, ""):
+        try:
+            kwargs["time_scale"] = float(str(options["time_scale"]))
+        except ValueError:
+            raise ConfigurationError("pinpad option time_scale must be a number (1..1000), "
+                                     f"not {options['time_scale']!r}") from None
     trace = str(options.get("trace") or "").strip().lower()
     if trace not in _TRUE + _FALSE:
         raise ConfigurationError(f"trace must be 1 or 0, not {options['trace']!r}")

@@ -59,8 +59,17 @@ class PinPadDevice(SimulatedDevice):
     def __init__(self, *, layout: str = "telephone", state: str | None = None,
                  serial: str = DEFAULT_SERIAL, seed: int | None = None, trace: bool = False,
                  rate_limit: int = DEFAULT_RATE_LIMIT, baud: int = 115200,
-                 wall_clock: Callable[[], float] = time.time) -> None:
+                 wall_clock: Callable[[], float] = time.time, time_scale: float = 1.0) -> None:
         super().__init__()
+        if not 1.0 <= time_scale <= 1000.0:
+            raise ConfigurationError("time_scale must be 1..1000 (how many times faster than "
+                                     "the runner's clock the pad's own time runs)")
+        #: the pad's customer-facing time (time limits, warnings, speech, held PIN, scripted
+        #: customer, key bounce) runs this many times faster than the runner's clock; the
+        #: link layer (ACKs, retransmissions, SPEC 4) keeps the runner's time, so a host
+        #: sees normal link timing and a 10 s entry limit passes in 10 / time_scale s
+        self.time_scale = float(time_scale)
+        self._origin: float | None = None
         if baud not in BAUD_RATES:
             raise ConfigurationError(
                 f"baud must be one of {', '.join(map(str, BAUD_RATES))} (TPP UART speeds)")
@@ -82,18 +91,35 @@ class PinPadDevice(SimulatedDevice):
         self.faults = PadFaults()
         self.script = ScriptPlayer()
         self.core = PadCore(layout=self.layout, store=self.store, keystore=self.keystore,
-                            emit=self._customer_event, notify=self._notice, now=self.now,
+                            emit=self._customer_event, notify=self._notice, now=self.pad_now,
                             wall_now=wall_clock, random_bytes=self._random_bytes,
                             rate_limit=rate_limit)
         self.wire = PadWire(self)
         #: (when, key): contact closures of bouncing keys still to come (pad-fault key-bounce)
         self._bounces: list[tuple[float, str]] = []
 
+    # -- the pad's own time --------------------------------------------------------------
+    def pad_now(self) -> float:
+        """The pad's customer-facing clock (the runner's, sped up by ``time_scale``)."""
+        return self._to_pad(self.now())
+
+    def _to_pad(self, t: float) -> float:
+        if self.time_scale == 1.0:
+            return t
+        if self._origin is None:
+            self._origin = t
+        return self._origin + (t - self._origin) * self.time_scale
+
+    def _to_runner(self, t: float | None) -> float | None:
+        if t is None or self.time_scale == 1.0 or self._origin is None:
+            return t
+        return self._origin + (t - self._origin) / self.time_scale
+
     # -- event plumbing ------------------------------------------------------------------
     def _customer_event(self, name: str, **fields: Any) -> None:
         self.event(name, **fields)
         if name == "mode":
-            self.script.mode_changed(self.now(), self.core.mode in _ENTRY_MODES)
+            self.script.mode_changed(self.pad_now(), self.core.mode in _ENTRY_MODES)
 
     def _notice(self, kind: str, **fields: Any) -> None:
         self.wire.notice(kind, fields)
@@ -115,6 +141,7 @@ class PinPadDevice(SimulatedDevice):
         if self.core.mode is Mode.OFF:
             self._bounces.clear()
             return None
+        wire_now, now = now, self._to_pad(now)
         due = sorted(b for b in self._bounces if b[0] <= now)
         if due:
             self._bounces = [b for b in self._bounces if b[0] > now]
@@ -131,10 +158,12 @@ class PinPadDevice(SimulatedDevice):
             else:
                 self.event("script", line=_safe_line(line))
         self.core.tick(now)
-        wire_due = self.wire.tick(now)
+        wire_due = self.wire.tick(wire_now)
         bounce_due = min(b[0] for b in self._bounces) if self._bounces else None
-        times = [t for t in (self.core.next_deadline(), self.script.next_at, wire_due,
-                             bounce_due) if t is not None]
+        times = [self._to_runner(t) for t in (self.core.next_deadline(), self.script.next_at,
+                                              bounce_due) if t is not None]
+        if wire_due is not None:
+            times.append(wire_due)
         return min(times) if times else None
 
     def command(self, line: str) -> dict[str, Any]:
@@ -175,7 +204,9 @@ class PinPadDevice(SimulatedDevice):
                 self.script.clear()
                 return {"ok": True, "command": "script", "queued": 0}
             lines = split_script(rest)
-            self.script.add(lines, self.now(), self.core.mode in _ENTRY_MODES)
+            for scripted_line in lines:
+                self._check_line(scripted_line)  # a typo is refused now, not when it plays
+            self.script.add(lines, self.pad_now(), self.core.mode in _ENTRY_MODES)
             return {"ok": True, "command": "script", "queued": len(self.script.lines)}
         if head == "status":
             return {"ok": True, "command": "status", **self.core.status(),
@@ -193,6 +224,32 @@ class PinPadDevice(SimulatedDevice):
             f"unknown pinpad command {words[0]!r}: use press KEY, headset in|out, tamper, "
             "service-reset, script LINE; LINE, status, transcript, pad-fault ... "
             "(the runner handles power-cycle, unplug, replug and fault ...)")
+
+    def _check_line(self, line: str) -> None:
+        """Refuse a script line that could never run (unknown command, bad key or argument),
+        without running it.  Digits are masked in the message."""
+        words = line.split()
+        head = words[0].lower()
+        shown = _safe_line(line)
+        if head == "press":
+            for name in parse_keys(words[1:]):
+                if name not in self.layout:
+                    raise ConfigurationError(f"bad script line {shown!r}: the "
+                                             f"{self.layout.name} layout has no {name!r} key")
+        elif head == "headset":
+            if len(words) != 2 or words[1].lower() not in ("in", "out"):
+                raise ConfigurationError(f"bad script line {shown!r}: use headset in | out")
+        elif head in ("tamper", "service-reset", "status", "transcript"):
+            if len(words) != 1:
+                raise ConfigurationError(f"bad script line {shown!r}: {head} takes no argument")
+        elif head == "pad-fault":
+            if len(words) > 1:
+                _apply_fault(words[1:], PadFaults())  # checked on a scratch set of faults
+        elif head != "wait":  # split_script checked wait's seconds
+            shown = "".join("*" if c.isdigit() else c for c in line.strip())
+            raise ConfigurationError(
+                f"bad script line {shown!r} (digits masked): a scripted line is press KEY..., wait SECONDS, "
+                "headset in|out, tamper, service-reset, status, transcript or pad-fault ...")
 
     def _require_power(self) -> None:
         if self.core.mode is Mode.OFF or not self.plugged:
@@ -222,36 +279,41 @@ class PinPadDevice(SimulatedDevice):
         return {"ok": True, "command": "press", "keys": shown, "mode": self.core.mode.value}
 
     def _fault(self, words: list[str]) -> dict[str, Any]:
-        usage = ("pad-fault dead-key KEY | key-stuck KEY | key-bounce KEY [MS] | speech-fail | "
-                 "no-ack | no-reply | clear")
         if not words:
             return {"ok": True, "command": "pad-fault", "active": self.faults.active()}
-        name = words[0].lower()
-        f = self.faults
-        if name == "key-bounce" and len(words) in (2, 3):
-            key = parse_keys(words[1:2])[0]
-            ms = _bounce_ms(words[2]) if len(words) == 3 else DEFAULT_BOUNCE_MS
-            f.bouncing_keys[key] = ms / 1000.0
-        elif name in ("dead-key", "key-bounce", "key-stuck"):
-            if len(words) != 2:
-                raise ConfigurationError(f"usage: pad-fault {name} KEY"
-                                         + (" [MS]" if name == "key-bounce" else ""))
-            key = parse_keys(words[1:])[0]
-            if name == "key-stuck":
-                f.stuck_keys.setdefault(key, False)
-            else:
-                f.dead_keys.add(key)
-        elif name in ("speech-fail", "no-ack", "no-reply") and len(words) == 1:
-            setattr(f, name.replace("-", "_"), True)
-        elif name == "clear" and len(words) == 1:
-            self.faults = f = PadFaults()
-        else:
-            raise ConfigurationError(f"unknown pad fault {' '.join(words)!r}: use {usage}")
+        f = self.faults = _apply_fault(words, self.faults)
         self.core.audio.failed = f.speech_fail
         reply: dict[str, Any] = {"ok": True, "command": "pad-fault", "active": f.active()}
         if f.bouncing_keys:
             reply["bounce_ms"] = {k: round(v * 1000, 3) for k, v in sorted(f.bouncing_keys.items())}
         return reply
+
+
+def _apply_fault(words: list[str], f: PadFaults) -> PadFaults:
+    """``pad-fault WORDS`` applied to ``f`` (the same object, or a new one for clear)."""
+    usage = ("pad-fault dead-key KEY | key-stuck KEY | key-bounce KEY [MS] | speech-fail | "
+             "no-ack | no-reply | clear")
+    name = words[0].lower() if words else ""
+    if name == "key-bounce" and len(words) in (2, 3):
+        key = parse_keys(words[1:2])[0]
+        ms = _bounce_ms(words[2]) if len(words) == 3 else DEFAULT_BOUNCE_MS
+        f.bouncing_keys[key] = ms / 1000.0
+    elif name in ("dead-key", "key-bounce", "key-stuck"):
+        if len(words) != 2:
+            raise ConfigurationError(f"usage: pad-fault {name} KEY"
+                                     + (" [MS]" if name == "key-bounce" else ""))
+        key = parse_keys(words[1:])[0]
+        if name == "key-stuck":
+            f.stuck_keys.setdefault(key, False)
+        else:
+            f.dead_keys.add(key)
+    elif name in ("speech-fail", "no-ack", "no-reply") and len(words) == 1:
+        setattr(f, name.replace("-", "_"), True)
+    elif name == "clear" and len(words) == 1:
+        f = PadFaults()
+    else:
+        raise ConfigurationError(f"unknown pad fault {' '.join(words)!r}: use {usage}")
+    return f
 
 
 def _bounce_ms(text: str) -> float:
