@@ -22,6 +22,8 @@ setup(
         "scikit-image>=0.22",
         "Pillow>=10",
         "rich>=13",
+        # the shared audit trail of many counters (drivers.confirmation.PostgresStore)
+        "psycopg[binary]>=3.1",
         "Babel>=2.12",
     ],
     extras_require={
