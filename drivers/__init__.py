@@ -113,3 +113,33 @@ __all__ += [
 from drivers.guidance import Guide, Profile, profile, suggest_profile
 
 __all__ += ["Guide", "Profile", "profile", "suggest_profile"]
+
+# confirmation in place of a signature (drivers/confirmation): fingerprint plus dual staff
+# review, and the signed audit trail (SQLite or PostgreSQL)
+from drivers.confirmation import (
+    AuditConfig,
+    AuditRecord,
+    AuditStore,
+    AuditStoreError,
+    Checkpoint,
+    ConfirmationError,
+    ConfirmationSession,
+    DualControlError,
+    PostgresStore,
+    SessionStateError,
+    SqliteStore,
+    Staff,
+    TemplateSealError,
+    TemplateVault,
+    enroll_customer,
+    load_customer_template,
+    open_store,
+    verify_trail,
+)
+
+__all__ += [
+    "ConfirmationSession", "Staff", "enroll_customer", "load_customer_template", "AuditConfig",
+    "AuditStore", "SqliteStore", "PostgresStore", "open_store", "AuditRecord", "Checkpoint",
+    "TemplateVault", "verify_trail", "ConfirmationError", "DualControlError",
+    "SessionStateError", "AuditStoreError", "TemplateSealError",
+]
