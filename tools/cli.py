@@ -16,8 +16,8 @@ from protocol.errors import TactileError
 __all__ = ["main", "build_parser"]
 
 # module names under tools/, in the order `tactile --help` lists them
-_SUBCOMMANDS: list[str] = ["demo", "sim", "list", "fingerprint", "pin", "pad", "monitor", "decode", "audit",
-                           "confirm"]
+_SUBCOMMANDS: list[str] = ["demo", "sim", "list", "diag", "fingerprint", "pin", "pad", "monitor",
+                           "decode", "audit", "confirm"]
 
 
 def build_parser() -> argparse.ArgumentParser:
