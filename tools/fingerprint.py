@@ -24,8 +24,17 @@ from drivers.fingerprint import (
     ReaderEvent,
     Template,
 )
+from drivers.transport import SerialTransport
 from protocol.errors import ConfigurationError, TactileError
-from tools.args import JsonLines, add_json_flag, add_port_argument, add_timeout_argument
+from tools.args import (
+    JsonLines,
+    add_json_flag,
+    add_port_argument,
+    add_timeout_argument,
+    add_trace_flag,
+    cli_message,
+    quiet_driver_logs,
+)
 
 __all__ = ["register", "run"]
 
@@ -122,6 +131,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_json_flag(common)
     common.add_argument("-v", "--verbose", action="store_true",
                         help="log what the driver does on the line (retries, skipped bytes) to stderr")
+    add_trace_flag(common)
 
     def add(name: str) -> argparse.ArgumentParser:
         short, long = _COMMANDS[name]
@@ -244,6 +254,7 @@ class _Output:
 
 
 def run(args: argparse.Namespace) -> int:
+    quiet_driver_logs()
     if not args.verbose:
         return _run(args)
     logger = logging.getLogger("drivers.fingerprint")
@@ -271,7 +282,7 @@ def _run(args: argparse.Namespace) -> int:
     except TactileError as exc:
         if out.json is not None:     # scripts get the failure as the last JSON line too
             out.json({"result": action, "ok": False, "error": type(exc).__name__,
-                      "message": str(exc), "code": getattr(exc, "code", None)})
+                      "message": cli_message(str(exc)), "code": getattr(exc, "code", None)})
         raise
 
 
@@ -290,8 +301,14 @@ def _session(args: argparse.Namespace, out: _Output, action: str) -> int:
         baud = FingerprintReader.detect_baudrate(args.port, address=args.address,
                                                  password=args.password)
         out.note(f"the module answers at {baud} baud", baudrate=baud)
-    with FingerprintReader.open(args.port, baudrate=baud, address=args.address,
-                                password=args.password, timeout=args.timeout) as reader:
+    if args.trace:
+        from tools._trace import TracingTransport
+        target: Any = TracingTransport(SerialTransport(args.port, baud))
+    else:
+        target = args.port
+    with FingerprintReader.open(target, baudrate=baud, address=args.address,
+                                password=args.password, timeout=args.timeout,
+                                close_transport=True) as reader:
         return _ACTIONS[action](reader, args, out)
 
 
@@ -373,6 +390,19 @@ def _image(reader: FingerprintReader, args: argparse.Namespace, out: _Output) ->
 
 
 def _sensor_test(reader: FingerprintReader, args: argparse.Namespace, out: _Output) -> int:
+    # the module's own self-test first: a sensor that fails it gives no image worth waiting for
+    # (three scans of 15 s each), so the report comes at once
+    if reader.check_sensor() is False:
+        message = ("Sensor FAILED its self-test (CheckSensor: sensor fault): check the sensor's "
+                   "cable; replace the module if it persists. No scan was tried.")
+        if out.as_json:
+            out.result("sensor-test", {"sensor_ok": False, "scans": 0, "usable": 0,
+                                       "rejected": {}}, ok=False)
+        else:
+            out.table("Sensor test", [("sensor self-test", "FAILED: sensor fault"),
+                                      ("usable scans", "not tried")])
+            out.result("sensor-test", {}, message, ok=False)
+        return 1
     report = reader.sensor_test(scans=args.scans, timeout=args.wait, on_event=out.event,
                                 with_image=args.image)
     healthy = report.sensor_ok is not False and report.usable > 0
@@ -396,10 +426,26 @@ def _sensor_test(reader: FingerprintReader, args: argparse.Namespace, out: _Outp
 
 
 def _delete(reader: FingerprintReader, args: argparse.Namespace, out: _Output) -> int:
-    reader.delete(args.slot, args.count)
     last = args.slot + args.count - 1
-    out.result("delete", {"slot": args.slot, "count": args.count},
-               f"Deleted slot {args.slot}" + (f"..{last}." if args.count > 1 else "."))
+    used = sorted(s for s in reader.index() if args.slot <= s <= last)
+    empty = [s for s in range(args.slot, last + 1) if s not in used]
+    where = f"slot {args.slot}" if args.count == 1 else f"slots {args.slot}..{last}"
+    if not used:
+        # DeletChar succeeds on an empty slot too: say so instead of "Deleted"
+        out.result("delete", {"slot": args.slot, "count": args.count, "deleted": [],
+                              "empty": empty},
+                   f"Nothing to delete: {where} {'was' if args.count == 1 else 'were all'} "
+                   "empty.")
+        return 0
+    reader.delete(args.slot, args.count)
+    text = f"Deleted {where}"
+    if args.count > 1:
+        text += f" ({len(used)} held a template: {_ranges(used)}"
+        text += f"; {_ranges(empty)} {'was' if len(empty) == 1 else 'were'} empty)." if empty             else ")."
+    else:
+        text += "."
+    out.result("delete", {"slot": args.slot, "count": args.count, "deleted": used,
+                          "empty": empty}, text)
     return 0
 
 
@@ -473,7 +519,8 @@ def _set(reader: FingerprintReader, args: argparse.Namespace, out: _Output) -> i
               "baudrate": reader.set_baudrate}[args.setting]
     change = setter(args.value)
     out.result("set", {"setting": change.parameter, "old": change.old, "new": change.new,
-                       "pending": change.pending, "note": change.note}, str(change))
+                       "pending": change.pending, "note": cli_message(change.note)},
+               cli_message(str(change)))
     return 0
 
 

@@ -101,8 +101,17 @@ def test_library_commands(sim, capsys, tmp_path):
     assert main(["fingerprint", "index", url(sim)]) == 0
     assert "4 of 200 slots used: 0-2, 9" in capsys.readouterr().out
     code, lines = run_json(capsys, "delete", url(sim), "1", "--count", "2")
-    assert code == 0 and lines[-1] == {"result": "delete", "ok": True, "slot": 1, "count": 2}
+    assert code == 0 and lines[-1] == {"result": "delete", "ok": True, "slot": 1, "count": 2,
+                                       "deleted": [1, 2], "empty": []}
     assert run_json(capsys, "index", url(sim))[1][-1]["slots"] == [0, 9]
+    # deleting an empty slot says it was empty (DeletChar itself succeeds on one)
+    assert main(["fingerprint", "delete", url(sim), "5"]) == 0
+    assert "Nothing to delete: slot 5 was empty." in capsys.readouterr().out
+    code, lines = run_json(capsys, "delete", url(sim), "8", "--count", "3")
+    assert code == 0 and lines[-1]["deleted"] == [9] and lines[-1]["empty"] == [8, 10]
+    assert main(["fingerprint", "delete", url(sim), "8", "--count", "3"]) == 0
+    assert "slots 8..10 were all empty" in capsys.readouterr().out
+    assert run_json(capsys, "index", url(sim))[1][-1]["slots"] == [0]
     assert main(["fingerprint", "clear", url(sim)]) == 2            # needs --yes
     assert "--yes" in capsys.readouterr().err
     assert main(["fingerprint", "clear", url(sim), "--yes"]) == 0
@@ -120,8 +129,14 @@ def test_image_sensor_test_led_notepad_set(sim, capsys, tmp_path):
         code, lines = run_json(capsys, "sensor-test", url(sim), "--scans", "2")
     assert code == 0 and lines[-1]["sensor_ok"] is True and lines[-1]["usable"] == 2
     sim.command("defect sensor")
-    assert main(["fingerprint", "sensor-test", url(sim), "--scans", "1", "--wait", "0.3"]) == 1
-    assert "FAILED: sensor fault" in capsys.readouterr().out
+    # stops as soon as the module's self-test fails: no scan waits out --wait
+    started = time.monotonic()
+    assert main(["fingerprint", "sensor-test", url(sim), "--scans", "3", "--wait", "30"]) == 1
+    assert time.monotonic() - started < 25      # far below the 3 x 30 s it used to wait
+    out = capsys.readouterr().out
+    assert "FAILED: sensor fault" in out and "No scan was tried" in out
+    code, lines = run_json(capsys, "sensor-test", url(sim), "--wait", "30")
+    assert code == 1 and lines[-1]["sensor_ok"] is False and lines[-1]["scans"] == 0
     sim.command("defect clear")
 
     code, lines = run_json(capsys, "led", url(sim), "--mode", "on", "--colour", "green")
@@ -135,6 +150,19 @@ def test_image_sensor_test_led_notepad_set(sim, capsys, tmp_path):
     code, lines = run_json(capsys, "set", url(sim), "baudrate", "115200")
     assert code == 0 and lines[-1]["pending"] is True and "power-cycled" in lines[-1]["note"]
     assert "--baud 115200" in lines[-1]["note"]     # what the technician types next
+    assert "baudrate=" not in lines[-1]["note"]       # a Python keyword is no CLI option
+    code, lines = run_json(capsys, "set", url(sim), "packet-size", "64")
+    assert code == 0 and "connect()" not in json.dumps(lines)
+
+
+def test_trace_prints_the_decoded_line_to_stderr(sim, capsys):
+    assert main(["fingerprint", "index", url(sim), "--trace", "--password", "7"]) == 1
+    err = capsys.readouterr().err
+    assert "host>dev  EF01  VfyPwd password=****  [ok]" in err
+    assert "dev>host  EF01  reply to VfyPwd code=0x13" in err and "[ok]" in err
+    assert main(["fingerprint", "index", url(sim), "--trace"]) == 0
+    err = capsys.readouterr().err
+    assert "ReadIndexTable" in err and "reply to ReadIndexTable" in err
 
 
 def test_verbose_logs_the_line_to_stderr(sim, capsys):
@@ -224,6 +252,6 @@ def test_error_messages_name_the_options_a_technician_types(capsys):
         assert main(["fingerprint", "enroll", url(runner), "--slot", "4",
                      "--password", "1234"]) == 1
         err = capsys.readouterr().err
-        assert "SlotError" in err and "--overwrite" in err
+        assert "SlotError" in err and "--overwrite" in err and "overwrite=True" not in err
     finally:
         runner.stop()
