@@ -11,6 +11,8 @@ import argparse
 import importlib
 import sys
 
+import serial
+
 from protocol.errors import TactileError
 
 __all__ = ["main", "build_parser"]
@@ -40,7 +42,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except TactileError as exc:
-        print(f"tactile {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        from tools.args import cli_message  # driver wording -> the options a technician types
+
+        print(f"tactile {args.command}: {type(exc).__name__}: {cli_message(str(exc))}",
+              file=sys.stderr)
+        return 1
+    except (OSError, serial.SerialException) as exc:  # the edge: a plain message, no traceback
+        print(f"tactile {args.command}: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
