@@ -55,7 +55,7 @@ from protocol.tpp.codes import MAX_PROMPT_ARG, State
 from protocol.tpp.prompts import PROMPTS, PromptId
 
 from drivers.guidance.catalog import number_words
-from drivers.guidance.channels import HAPTIC_PATTERNS
+from drivers.guidance.channels import HAPTIC_PATTERNS, Announcement
 from drivers.pinpad.events import (
     Completed,
     Completion,
@@ -349,12 +349,15 @@ class GuidedPinEntry:
     def _n(self, n: int) -> str:
         return number_words(n, self.lang)
 
-    def _display_only(self) -> bool:
+    @property
+    def display_only(self) -> bool:
+        """True when the customer reads rather than hears (deaf profile, or a pad without
+        speech): the instructions are shown, ending with "press Enter to start"."""
         return not (self.announcer.speak_enabled and self.guide.pad_channel.speech)
 
     def _instruction_ids(self) -> list[tuple[str, dict[str, Any]]]:
         fixed = self.min_len == self.max_len
-        if self._display_only():
+        if self.display_only:
             base = "entry.display.change" if self.change else "entry.display.entry"
             if fixed:
                 return [(base + ".digits", {"digits": self.min_len})]
@@ -400,7 +403,7 @@ class GuidedPinEntry:
         twice for a profile that repeats instructions.  Returns the pad's utterance ids."""
         ids = self.guide.pad_channel.utterances
         before = len(ids)
-        rounds = 2 if self.profile.repeat_instructions and not self._display_only() else 1
+        rounds = 2 if self.profile.repeat_instructions and not self.display_only else 1
         first = True
         for _ in range(rounds):
             for msgid, values in parts:
@@ -411,7 +414,7 @@ class GuidedPinEntry:
     def _introduce(self) -> bool:
         """The instructions before the entry; False when the customer pressed Cancel."""
         parts = self._instruction_ids()
-        display_only = self._display_only()
+        display_only = self.display_only
         with self.pad.listen() as listener:
             spoken = self._say_instructions(parts)
             text = "".join(self.announcer.text(m, **v) for m, v in parts)
@@ -473,7 +476,29 @@ class GuidedPinEntry:
         self.announcer.pad_said(ident, *args, lang=self.lang)
 
     def _cue(self, haptic: str) -> None:
-        self.announcer.cue(haptic=haptic)
+        """A vibration pattern (haptic profiles only), during the entry too.
+
+        ``Announcer.cue`` sends a cue as a word-less announcement, which ``PadChannel`` refuses
+        during PIN entry as if it were free text; TPP allows ``Haptic`` in every mode (only the
+        pad's own key pulse is reserved), so during the entry the pattern goes to the pad
+        directly and the same announcement to every other channel (feed, transcript)."""
+        a = self.announcer
+        if not a.haptics:
+            return
+        if not self._in_entry():
+            a.cue(haptic=haptic)
+            return
+        item = Announcement(text="", lang=a.lang, tone=None, haptic=haptic, speak=False,
+                            show=False)
+        for channel in a.channels:
+            try:
+                if channel is self.guide.pad_channel:
+                    if channel.haptics:
+                        self.pad.haptic(HAPTIC_PATTERNS[haptic])
+                else:
+                    channel.announce(item)
+            except TactileError as exc:
+                _log.warning("guidance channel %r failed: %s", channel, exc)
 
     def _instruction(self) -> tuple[int, tuple[int, ...]]:
         if self.change and self._stage == 2:
@@ -596,7 +621,8 @@ class GuidedPinEntry:
             self._pad_said(_CLOSING[completion])
         self._cue("done" if self.status in ("ok", "cancelled") else "error")
         self._leave_entry()
-        self.announcer.teller("entry.teller.result", status=self.status, count=event.digits)
+        self.announcer.teller("entry.teller.result", event.digits,
+                              status=self.announcer.text(f"entry.status.{self.status}"))
         msgid = {"ok": "entry.result.changed" if self.change else "entry.result.ok",
                  "cancelled": "entry.result.cancelled", "timeout": "entry.result.timeout",
                  "mismatch": "entry.result.mismatch", "error": "entry.result.error"}[self.status]
