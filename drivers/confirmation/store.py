@@ -31,6 +31,7 @@ import datetime as _dt
 import os
 import sqlite3
 import threading
+import time
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -131,8 +132,28 @@ class AuditStore(ABC):
         """Sign ``content`` as the next record of ``config.workstation``'s chain and store it.
 
         The record is durable when this returns.  ``content`` holds only JSON values (no
-        floats); the chain fields (id, seq, prev, key_id ...) are added here.
+        floats); the chain fields (id, seq, prev, key_id ...) are added here.  The first
+        append of a workstation registers its public key; later appends must use that key
+        (or one introduced by :meth:`rotate_key`): a counter configured with another key is
+        refused instead of starting a second identity silently.
         """
+        return self._append(config, content)
+
+    def rotate_key(self, old: AuditConfig, new: AuditConfig) -> AuditRecord:
+        """Introduce ``new``'s key for the workstation: a ``key-rotation`` record signed with
+        the ``old`` key names the new public key, and the new key is registered with it (one
+        transaction).  From then on the workstation may sign with either."""
+        if old.workstation != new.workstation:
+            raise ConfigurationError("a key rotation stays within one workstation")
+        import base64
+
+        content = {"kind": "key-rotation", "new_key_id": new.key_id,
+                   "new_public_key": base64.b64encode(new.public_key).decode(),
+                   "new_key_name": new.key_name, "completed": _now(), "outcome": "rotated"}
+        return self._append(old, content, introduce=new)
+
+    def _append(self, config: AuditConfig, content: Mapping[str, Any], *,
+                introduce: AuditConfig | None = None) -> AuditRecord:
         ws = config.workstation
         with self._lock:
             self._check_open()
@@ -141,12 +162,16 @@ class AuditStore(ABC):
                             (ws,))
                 row = cur.fetchone()
                 count, prev = (int(row[0]), str(row[1])) if row else (0, GENESIS_HASH)
-                cur.execute(self._sql("SELECT 1 FROM audit_keys WHERE workstation = ? AND key_id = ?"),
-                            (ws, config.key_id))
-                if cur.fetchone() is None:
-                    cur.execute(self._sql("INSERT INTO audit_keys (workstation, key_id, public_key, "
-                                          "key_name, added) VALUES (?, ?, ?, ?, ?)"),
-                                (ws, config.key_id, config.public_key, config.key_name, _now()))
+                cur.execute(self._sql("SELECT key_id FROM audit_keys WHERE workstation = ?"), (ws,))
+                known = {str(r[0]) for r in cur.fetchall()}
+                if config.key_id not in known:
+                    if known:
+                        raise AuditStoreError(
+                            f"workstation {ws} signs its records in {self.where} with key "
+                            f"{', '.join(sorted(known))}; this configuration's key {config.key_id} "
+                            "is not one of them. Use the workstation's own key configuration, or "
+                            "introduce the new key with AuditStore.rotate_key(old, new)")
+                    self._insert_key(cur, config)
                 seq = count + 1
                 canonical = build_body(config, seq, prev, content)
                 digest = record_hash(canonical)
@@ -162,7 +187,14 @@ class AuditStore(ABC):
                 else:
                     cur.execute(self._sql("INSERT INTO audit_heads (workstation, count, hash, note) "
                                           "VALUES (?, ?, ?, ?)"), (ws, seq, digest, note))
+                if introduce is not None and introduce.key_id not in known:
+                    self._insert_key(cur, introduce)
         return AuditRecord(ws, seq, text, digest, bytes(signature))
+
+    def _insert_key(self, cur: Any, config: AuditConfig) -> None:
+        cur.execute(self._sql("INSERT INTO audit_keys (workstation, key_id, public_key, key_name, "
+                              "added) VALUES (?, ?, ?, ?, ?)"),
+                    (config.workstation, config.key_id, config.public_key, config.key_name, _now()))
 
     def make_checkpoint(self, config: AuditConfig) -> Checkpoint:
         """Sign the current head of ``config.workstation``'s chain, keep it in the store and
@@ -175,6 +207,12 @@ class AuditStore(ABC):
                             (ws,))
                 row = cur.fetchone()
                 count, head = (int(row[0]), str(row[1])) if row else (0, GENESIS_HASH)
+                cur.execute(self._sql("SELECT key_id FROM audit_keys WHERE workstation = ?"), (ws,))
+                known = {str(r[0]) for r in cur.fetchall()}
+                if known and config.key_id not in known:
+                    raise AuditStoreError(
+                        f"this configuration's key {config.key_id} is not a key of workstation "
+                        f"{ws} in {self.where}: a checkpoint signed with it would prove nothing")
                 checkpoint = Checkpoint.sign(config, count, head)
                 cur.execute(self._sql("INSERT INTO audit_checkpoints (workstation, count, note, made) "
                                       "VALUES (?, ?, ?, ?)"), (ws, count, checkpoint.note(), _now()))
@@ -305,18 +343,34 @@ class SqliteStore(AuditStore):
             if readonly:
                 self._conn.execute("SELECT count(*) FROM audit_records").fetchone()
             else:
-                mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-                if str(mode).lower() != "wal":
-                    raise AuditStoreError(f"{self.path}: SQLite refused WAL mode ({mode}); is it on "
-                                          "a network file system? Keep the trail on a local disk")
-                self._conn.execute("PRAGMA synchronous = FULL")
-                self._conn.executescript("BEGIN IMMEDIATE;" + _SQLITE_SCHEMA + "COMMIT;")
+                self._setup(busy_timeout)
         except sqlite3.Error as exc:
             self._conn.close()
             raise AuditStoreError(f"{self.path} is not a readable audit store: {exc}") from None
         except BaseException:
             self._conn.close()
             raise
+
+    def _setup(self, busy_timeout: float) -> None:
+        """WAL, synchronous=FULL, the schema.  Switching a new file to WAL needs the file to
+        itself and SQLite answers "locked" at once (no busy wait) while another process
+        creates it at the same moment: retry until ``busy_timeout``."""
+        deadline = time.monotonic() + busy_timeout
+        while True:
+            try:
+                mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    raise AuditStoreError(f"{self.path}: SQLite refused WAL mode ({mode}); is it on "
+                                          "a network file system? Keep the trail on a local disk")
+                self._conn.execute("PRAGMA synchronous = FULL")
+                self._conn.executescript("BEGIN IMMEDIATE;" + _SQLITE_SCHEMA + "COMMIT;")
+                return
+            except sqlite3.OperationalError as exc:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.01)
 
     @contextmanager
     def _transaction(self, workstation: str | None = None) -> Iterator[sqlite3.Cursor]:

@@ -7,6 +7,7 @@ record (``BR0107-C03-000042``) and says in plain words what is wrong with it.
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass, field
 from typing import Iterable
@@ -70,6 +71,7 @@ class VerifyReport:
 def _check_chain(ws: str, records: list[AuditRecord], keys: dict[str, StoredKey],
                  report: VerifyReport) -> bool:
     prev = GENESIS_HASH
+    authorised: set[str] = set()
     for expected, rec in enumerate(records, start=1):
         rid = record_id(ws, expected)
         if rec.seq != expected:
@@ -117,11 +119,27 @@ def _check_chain(ws: str, records: list[AuditRecord], keys: dict[str, StoredKey]
                 f"is signed by key {body.get('key_id')}, which the store does not hold for "
                 f"workstation {ws} (re-signed with another key?)")))
             return False
+        if expected == 1:
+            authorised.add(key.key_id)      # the chain's first key: its own identity
+        if key.key_id not in authorised:
+            report.problems.append(Problem(ws, rid, (
+                f"is signed by key {key.key_id}, which no key-rotation record earlier in the "
+                f"chain introduced for workstation {ws} (a key was added to the store behind "
+                "the chain's back)")))
+            return False
         if not signature_valid(key.public_key, canonical, rec.signature):
             report.problems.append(Problem(ws, rid, (
                 f"its signature does not verify with the workstation's public key {key.key_id} "
                 "(the signature was swapped, or the record re-signed with another key)")))
             return False
+        if body.get("kind") == "key-rotation":
+            new = keys.get(str(body.get("new_key_id")))
+            if new is None or base64.b64encode(new.public_key).decode() != body.get("new_public_key"):
+                report.problems.append(Problem(ws, rid, (
+                    f"introduces key {body.get('new_key_id')}, but the store holds no such public "
+                    "key for the workstation (the key table was edited)")))
+                return False
+            authorised.add(new.key_id)
         prev = digest
     return True
 

@@ -257,3 +257,38 @@ def test_export_form_round_trips(store, config):
     exported = [json.loads(json.dumps(r.to_dict())) for r in store.records()]
     assert [e["id"] for e in exported] == [r.id for r in records]
     assert exported[1]["body"]["prev"] == records[0].hash
+
+
+# ---------------------------------------------------------------------- keys
+def test_another_key_for_the_workstation_is_refused(store, config):
+    _fill(store, config, 1)
+    stranger = AuditConfig.generate(config.workstation)
+    with pytest.raises(AuditStoreError, match="not one of them"):
+        store.append(stranger, {"kind": "x"})
+    with pytest.raises(AuditStoreError, match="prove nothing"):
+        store.make_checkpoint(stranger)
+    assert len(store.records()) == 1 and verify_trail(store).ok
+
+
+def test_key_rotation_is_a_signed_record(store, config):
+    _fill(store, config, 2)
+    new = AuditConfig.generate(config.workstation)
+    rotation = store.rotate_key(config, new)
+    assert rotation.kind == "key-rotation" and rotation.body["key_id"] == config.key_id
+    store.append(new, {"kind": "confirmation", "outcome": "confirmed"})
+    store.append(config, {"kind": "confirmation", "outcome": "confirmed"})
+    report = verify_trail(store)
+    assert report.ok, report.problems
+    assert {k.key_id for k in store.keys()} == {config.key_id, new.key_id}
+
+
+def test_key_slipped_into_the_store_is_caught(backend, store, config):
+    _fill(store, config, 2)
+    intruder = AuditConfig.generate(config.workstation)
+    backend.tamper("INSERT INTO audit_keys (workstation, key_id, public_key, key_name, added) "
+                   "VALUES (?, ?, ?, ?, ?)", (config.workstation, intruder.key_id,
+                                              intruder.public_key, intruder.key_name, "now"))
+    store.append(intruder, {"kind": "confirmation", "outcome": "confirmed"})
+    problem = _first(store)
+    assert problem.record_id == "BR0107-C03-000003"
+    assert "no key-rotation record" in problem.message
