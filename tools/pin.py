@@ -34,13 +34,13 @@ from drivers.pinpad import (
     KeyPressed,
     KeyRejected,
     PadEvent,
-    TactilePinPad,
     TimeExtended,
     TimeWarning,
 )
 from protocol.errors import DeviceError
 from protocol.tpp.prompts import PromptId
-from tools.args import add_json_flag, add_timeout_argument, print_json
+from tools.args import add_json_flag, add_timeout_argument, add_trace_flag, print_json
+from tools.pad import _baud as _pad_baud, open_pad
 
 __all__ = ["register", "run", "STATUS"]
 
@@ -94,10 +94,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="language of the spoken prompts (default en)")
     parser.add_argument("--time-limit", type=int, default=90, metavar="SECONDS",
                         help="the pad's inactivity limit for the entry, 10..600 (default 90)")
-    parser.add_argument("--baud", type=int, default=115200, metavar="BAUD",
-                        help="serial speed (default 115200; ignored for USB)")
+    parser.add_argument("--baud", type=_pad_baud, default=115200, metavar="BAUD",
+                        help="serial speed (default 115200; `auto` asks the pad at 115200 and "
+                             "9600; ignored for USB)")
     add_timeout_argument(parser, default=3.0)
     add_json_flag(parser)
+    add_trace_flag(parser)
     parser.set_defaults(func=run)
 
 
@@ -138,7 +140,8 @@ def run(args: argparse.Namespace) -> int:
         prompt, prompt_args = PromptId.ENTER_PIN_DIGITS, (args.min_len,)
     else:
         prompt, prompt_args = PromptId.ENTER_PIN, ()
-    with TactilePinPad.open(args.port, baudrate=args.baud, timeout=args.timeout) as pad:
+    # exclusive port, --baud auto, --trace, driver warnings not printed twice: tools.pad
+    with open_pad(args.port, baud=args.baud, timeout=args.timeout, trace=args.trace) as pad:
         if console is not None:
             info = pad.info()
             console.print(f"[bold]{info.vendor} {info.model}[/] serial {info.serial}, "

@@ -205,3 +205,47 @@ def test_no_pad_on_the_port_exits_1_with_a_plain_message(tmp_path):
     err = done.stderr.decode()
     assert "no reply from the PIN pad" in err and "Traceback" not in err
     assert err.count("no reply from the PIN pad") == 1
+
+
+# ---------------------------------------------------------------------- tactile pin (issue 8)
+def test_pin_with_baud_auto_and_trace_masks_the_pin_block(tmp_path, capsys):
+    runner = new_runner("telephone", baud="9600", baud_check="1")
+    try:
+        port = runner.serve_pty(str(tmp_path / "pad"))
+        assert runner.command("script press 2; press 5; press 8; press 0; press enter")["ok"]
+        assert main(["pin", port, "--pan", "4111111111111111", "--baud", "auto", "--json",
+                     "--trace"]) == 0
+        captured = capsys.readouterr()
+    finally:
+        runner.stop()
+    result = json.loads(captured.out)
+    assert result["status"] == "ok" and result["digits"] == 4
+    assert "TPP   PinEntry" in captured.err and "DigitEntered" in captured.err
+    assert "PinBlockReply" in captured.err and "block=****" in captured.err
+    assert result["pin_block"] not in captured.err.upper().replace(" ", "")
+    assert "411111******1111" in captured.err and "4111111111111111" not in captured.err
+
+
+def test_an_unplugged_pad_is_reported_once_in_cli_terms(tmp_path):
+    runner = new_runner("telephone", trace="1")
+    try:
+        port = runner.serve_pty(str(tmp_path / "pad"))
+        unplugged = []
+
+        def on_event(event):       # unplug the pad as soon as the entry is ready
+            if event.get("event") == "mode" and event.get("mode") == "pin" and not unplugged:
+                unplugged.append(runner.command("unplug"))
+
+        unsubscribe = runner.subscribe(on_event)
+        try:
+            done = subprocess.run([sys.executable, "-m", "tools.cli", "pin", port, "--pan",
+                                   "4111111111111111"], capture_output=True, timeout=60)
+        finally:
+            unsubscribe()
+    finally:
+        runner.stop()
+    assert unplugged and done.returncode == 1
+    err = done.stderr.decode()
+    assert err.count("went away") == 1, err
+    assert "run the command again" in err and "reconnect()" not in err
+    assert "Traceback" not in err
