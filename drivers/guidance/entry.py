@@ -139,6 +139,9 @@ class GuidedPinEntry:
         self.lang = guide.lang
         self.min_len, self.max_len, self.auto_end = int(min_len), int(max_len), bool(auto_end)
         self.time_limit = int(time_limit if time_limit is not None else self.profile.time_limit)
+        if not 10 <= self.time_limit <= 600:
+            raise ConfigurationError(f"time_limit is 10..600 s (the pad's range), not "
+                                     f"{self.time_limit}")
         self.max_mismatches = int(max_mismatches)
         self.instructions = bool(instructions)
         if prompt is None:
@@ -348,6 +351,10 @@ class GuidedPinEntry:
     # -- before the entry: instructions in words -------------------------------------------------
     def _n(self, n: int) -> str:
         return number_words(n, self.lang)
+
+    def _times(self, n: int) -> str:
+        """A count of times for the ear: Mandarin counts two things as 两, not 二 (两次)."""
+        return "两" if self.lang == "zh-CN" and n == 2 else self._n(n)
 
     @property
     def display_only(self) -> bool:
@@ -626,7 +633,7 @@ class GuidedPinEntry:
         msgid = {"ok": "entry.result.changed" if self.change else "entry.result.ok",
                  "cancelled": "entry.result.cancelled", "timeout": "entry.result.timeout",
                  "mismatch": "entry.result.mismatch", "error": "entry.result.error"}[self.status]
-        values = {"times": self._n(self.mismatches)} if self.status == "mismatch" else {}
+        values = {"times": self._times(self.mismatches)} if self.status == "mismatch" else {}
         self._say_after(msgid, **values)
 
     def _say_after(self, msgid: str, **values: Any) -> None:
