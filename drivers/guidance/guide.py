@@ -131,6 +131,57 @@ class Guide:
             self.announcer.say("common.rate_changed", percent=int(rate))
 
     # -- keypad: phrases, tour, explore (drivers/guidance/tour.py) ------------------------------
+    def keypad_phrases(self) -> Any:
+        """A :class:`~drivers.guidance.keypad.KeypadPhrases` for this pad's layout, language
+        and profile (``spatial``), to compute phrases without saying them."""
+        from drivers.guidance.keypad import KeypadPhrases
+
+        return KeypadPhrases(self.pad.layout(), self.lang, spatial=self._profile.spatial)
+
+    def describe_keypad(self, *, say: bool = True) -> list[Any]:
+        """The keypad's shape, the 5 and its dot, rows and function keys (full or brief, by
+        profile), computed from the layout the pad reports; ``say``: also say them (queued)."""
+        from drivers.guidance.tour import refuse_during_entry
+
+        phrases = self.keypad_phrases().describe(purpose=True)
+        if say:
+            refuse_during_entry(self, "describing the keypad")
+            for i, p in enumerate(phrases):
+                self.announcer.say(p.msgid, p.count, queue=i > 0, **p.values)
+        return phrases
+
+    def where_is(self, key: str, *, say: bool = True) -> Any:
+        """"Where is X" for any key ("5", "enter"...): its place from landmarks (a Phrase)."""
+        phrase = self.keypad_phrases().where(key)
+        if say:
+            from drivers.guidance.tour import refuse_during_entry
+
+            refuse_during_entry(self, "saying where a key is")
+            self.announcer.say(phrase.msgid, phrase.count, **phrase.values)
+        return phrase
+
+    def guide_to(self, key: str) -> Any:
+        """The teller's "guide to Enter": say how to find ``key`` from the 5 (a Phrase)."""
+        from drivers.guidance.tour import speak_guide_to
+
+        return speak_guide_to(self, key)
+
+    def tour(self, *, explore: bool = True, explore_limit: float | None = None,
+             confirm_end: bool = False) -> Any:
+        """The keypad tour (headset offer by profile; Help repeats, Cancel skips, any key goes
+        on), then explore mode until Cancel or the time limit -> TourResult."""
+        from drivers.guidance.tour import run_tour
+
+        return run_tour(self, explore=explore, explore_limit=explore_limit,
+                        confirm_end=confirm_end)
+
+    def explore(self, *, limit: float | None = None, warn_before: float | None = None,
+                confirm_end: bool = False) -> Any:
+        """Explore mode alone: each key named by the pad, its place and use added, until
+        Cancel or ``limit`` s (profile.explore_limit) without a key -> ExploreResult."""
+        from drivers.guidance.tour import run_explore
+
+        return run_explore(self, limit=limit, warn_before=warn_before, confirm_end=confirm_end)
 
     # -- PIN entry and PIN change (drivers/guidance/entry.py) ----------------------------------
     def pin_entry(self, *, pan: str | None = None, min_len: int = 4, max_len: int = 12,
@@ -166,3 +217,64 @@ class Guide:
 
 
     # -- fingerprint coaching and terms (drivers/guidance/coaching.py) --------------------------
+    def enroll_finger(self, reader: Any, captures: int = 2, slot: int | None = None,
+                      on_event: Callable[[Any], object] | None = None, *,
+                      check_duplicate: bool = True, overwrite: bool = False,
+                      timeout: float | None = None, max_retries: int | None = None,
+                      listen: bool = True) -> Any:
+        """Enroll a finger on ``reader`` (a :class:`~drivers.fingerprint.FingerprintReader`),
+        coached through the pad: where the reader is, place / hold still / lift / place again
+        ("the second of three"), a reason and a remedy for every unusable scan, the result ->
+        :class:`~drivers.fingerprint.Template`.  ``on_event`` receives each
+        :class:`~drivers.guidance.coaching.CoachStep`; ``timeout``: seconds per place / lift
+        (default from the profile, see ``coaching.capture_timeout``); ``max_retries``: unusable
+        scans per capture (default ``profile.fingerprint_attempts``).  Errors are the reader's
+        (AlreadyEnrolledError, FingerTimeoutError, CaptureError, MergeError ...), said to the
+        customer first; Cancel on the pad raises ``coaching.FingerprintCancelled``."""
+        from drivers.guidance.coaching import run_coached
+
+        return run_coached(self, reader, "enroll", on_event=on_event, timeout=timeout,
+                           max_retries=max_retries, listen=listen, stages=captures,
+                           captures=captures, slot=slot, check_duplicate=check_duplicate,
+                           overwrite=overwrite)
+
+    def verify_finger(self, reader: Any, template: Any, attempts: int | None = None,
+                      on_event: Callable[[Any], object] | None = None, *,
+                      timeout: float | None = None, max_retries: int | None = None,
+                      listen: bool = True) -> Any:
+        """1:1 verify of the customer's finger against ``template`` (Template, bytes or slot),
+        coached; at most ``attempts`` (default ``profile.fingerprint_attempts``) ->
+        :class:`~drivers.fingerprint.VerifyResult`.  No match after the last attempt is a
+        result (``matched`` False), not an error."""
+        from drivers.guidance.coaching import run_coached
+
+        return run_coached(self, reader, "verify", on_event=on_event, timeout=timeout,
+                           max_retries=max_retries, listen=listen, template=template,
+                           attempts=self._profile.fingerprint_attempts if attempts is None
+                           else attempts)
+
+    def identify_finger(self, reader: Any, attempts: int | None = None,
+                        on_event: Callable[[Any], object] | None = None, *,
+                        timeout: float | None = None, max_retries: int | None = None,
+                        listen: bool = True, start: int = 0, count: int | None = None) -> Any:
+        """1:N search of the reader's library, coached ->
+        :class:`~drivers.fingerprint.IdentifyResult` (``slot`` None when nobody matched)."""
+        from drivers.guidance.coaching import run_coached
+
+        return run_coached(self, reader, "identify", on_event=on_event, timeout=timeout,
+                           max_retries=max_retries, listen=listen, start=start, count=count,
+                           attempts=self._profile.fingerprint_attempts if attempts is None
+                           else attempts)
+
+    def read_terms(self, text: str, *, title: str | None = None,
+                   wait: float | None = None) -> Any:
+        """Read a long terms text to the customer in their language: spoken part by part
+        (Help repeats the part, Backspace the one before, any key pauses, Cancel stops, Enter
+        "I have heard it"), or, for a profile without speech, paged in large text on the pad's
+        display (Enter next, Backspace back) while the teller's feed shows it all ->
+        :class:`~drivers.guidance.coaching.TermsResult` (``outcome`` heard / read / skipped /
+        cancelled / timeout / failed; ``completed``).  ``wait``: seconds without a key while
+        paused or at the end (default the profile's time limit)."""
+        from drivers.guidance.coaching import read_terms
+
+        return read_terms(self, text, title=title, wait=wait)
