@@ -94,9 +94,13 @@ def _plain(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return value.name
     if isinstance(value, (bytes, bytearray)):
+        text = bytes(value).rstrip(b"\x00")
+        if text and all(32 <= b < 127 for b in text):   # a name or version the module reports
+            return text.decode("ascii")
         return bytes(value).hex().upper()
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items() if not k.startswith("_")}
+        return {k: (f"{v:08X}" if k.endswith("address") and isinstance(v, int) else _plain(v))
+                for k, v in value.items() if not k.startswith("_")}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     return value

@@ -276,6 +276,9 @@ def _fingerprint(args: argparse.Namespace, baud: int, checks: Checks, console: A
 
                 def capture() -> tuple[str, str]:
                     from drivers.fingerprint import FingerTimeoutError
+                    if console is not None:
+                        console.print(f"  capture: waiting up to {args.wait:g} s for a finger "
+                                      "(--no-finger skips this check)")
                     try:
                         result = reader.capture(timeout=args.wait, on_event=on_event)
                     except FingerTimeoutError:

@@ -115,7 +115,7 @@ def usb_devices(find: Callable[[], list[Any]] | None = None) -> tuple[list[dict[
 
 
 def _named_port(device: str) -> dict[str, Any]:
-    return {"type": "serial", "device": device, "description": "named on the command line",
+    return {"type": "serial", "device": device, "description": None,
             "vid_pid": None, "serial": None, "manufacturer": None, "hwid": None,
             "known_as": None}
 
@@ -164,10 +164,7 @@ def _print_tables(ports: list[dict[str, Any]], devices: list[dict[str, Any]],
     console = Console()
     if ports:
         table = Table(title="Serial ports")
-        for column in ("Device", "Description", "VID:PID", "Serial"):
-            table.add_column(column)
-        if probed:
-            table.add_column("What answers")
+        rows = []
         for port in ports:
             description = port["description"] or ""
             if port.get("known_as"):
@@ -179,7 +176,16 @@ def _print_tables(ports: list[dict[str, Any]], devices: list[dict[str, Any]],
                 probe = port.get("probe") or {}
                 style = "green" if probe.get("answer") else "yellow"
                 row.append(Text(probe.get("summary", ""), style=style))
-            table.add_row(*row)
+            rows.append(row)
+        names = ["Device", "Description", "VID:PID", "Serial"] + (["What answers"] if probed
+                                                                  else [])
+        # columns nobody has a value in (ports named on the command line) are left out
+        keep = [i for i, name in enumerate(names)
+                if i == 0 or name == "What answers" or any(r[i].plain for r in rows)]
+        for i in keep:
+            table.add_column(names[i])
+        for row in rows:
+            table.add_row(*(row[i] for i in keep))
         console.print(table)
         if probed and not any((p.get("probe") or {}).get("answer") for p in ports):
             console.print("Nothing answered. A `tactile sim` pty is not listed by the system: "

@@ -486,9 +486,19 @@ def _keytest(pad: TactilePinPad, args: argparse.Namespace, out: _Out) -> int:
         how = "Cancel pressed twice" if test.ended == "cancel-twice" else \
             f"no key for {args.timeout:g} s"
         out.say(f"Ended: {how}.")
+        groups: dict[str, list[dict[str, Any]]] = {}
         for problem in report["problems"]:
-            out.say(f"[red]{problem['key']}: {problem['problem'].upper()}[/]: "
-                    f"{problem['message']}")
+            groups.setdefault(problem["problem"], []).append(problem)
+        for kind, items in groups.items():
+            if len(items) > 2 and kind in ("dead", "stuck", "short"):
+                # one line for many keys: the same words would repeat
+                names = ", ".join(p["key"] for p in items)
+                out.say(f"[red]{kind.upper()}[/] ({len(items)} keys: {names}): "
+                        + items[0]["message"])
+                continue
+            for problem in items:
+                out.say(f"[red]{problem['key']}: {problem['problem'].upper()}[/]: "
+                        f"{problem['message']}")
         out.say("[green]Every key works.[/]" if report["ok"] else
                 f"[red]{len(report['problems'])} key(s) need attention.[/]")
     return 0 if report["ok"] else 1
@@ -517,8 +527,8 @@ class _AudioTest:
         self.steps.append(step)
         for attempt in range(3):
             self.listener.drain()
-            self.out.say(f"[bold]{len(self.steps)}. {name}[/]: {question} "
-                         "[dim](on the pad: Enter = yes, Clear = again, Cancel = no)[/]")
+            self.out.say(f"[bold]{len(self.steps)}. {name}[/]: {question}"
+                         + (" [dim](again)[/]" if attempt else ""))
             try:
                 action()
             except DeviceError as exc:
@@ -586,8 +596,9 @@ def _device_problem(exc: DeviceError) -> str:
 def _audiotest(pad: TactilePinPad, args: argparse.Namespace, out: _Out) -> int:
     info = pad.info()
     caps = info.capabilities
-    out.say(f"[bold]Audio test[/] on {pad.target}. Stand at the pad; answer each step on its "
-            "keys.")
+    out.say(f"[bold]Audio test[/] on {pad.target}. Stand at the pad and answer each step on "
+            "its keys: [bold]Enter[/] = yes, [bold]Clear[/] = play it again, [bold]Cancel[/] = "
+            f"no (no key within {args.timeout:g} s counts as no answer).")
     with pad.listen() as listener:
         test = _AudioTest(pad, listener, out, args.timeout)
         languages = list(info.languages) or ["en"]
