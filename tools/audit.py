@@ -223,26 +223,48 @@ def _export(args: argparse.Namespace) -> int:
     import base64
 
     try:
-        with open_db(args, readonly=True) as store:
-            keys = store.keys()
-            records = store.records()
+        store = open_db(args, readonly=True)
     except ConfigurationError as exc:
         return _usage("audit export", str(exc))
-    lines = [{"type": "key", "workstation": k.workstation, "key_id": k.key_id,
-              "public_key": base64.b64encode(k.public_key).decode(), "key_name": k.key_name,
-              "added": k.added} for k in keys]
-    lines += [{"type": "record", **r.to_dict()} for r in records]
-    text = "".join(json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n" for line in lines)
-    if args.out:
+    try:
+        out = open(args.out, "w", encoding="utf-8", newline="") if args.out else None
+    except OSError as exc:
+        store.close()
+        return _usage("audit export", f"cannot write {args.out}: {exc.strerror}")
+    if out is not None:
+        write = out.write
+    else:   # UTF-8 whatever the locale (items and ids may be Chinese)
+        buffer = getattr(sys.stdout, "buffer", None)
+        write = (lambda text: buffer.write(text.encode("utf-8"))) if buffer is not None \
+            else sys.stdout.write
+    records = 0
+    with store:
         try:
-            with open(args.out, "w", encoding="utf-8", newline="") as fh:
-                fh.write(text)
-        except OSError as exc:
-            return _usage("audit export", f"cannot write {args.out}: {exc.strerror}")
-        print(f"{len(records)} records and {len(keys)} key(s) written to {args.out}", file=sys.stderr)
-    else:
-        sys.stdout.buffer.write(text.encode("utf-8"))
-        sys.stdout.flush()
+            keys = store.keys()
+            for k in keys:
+                write(json.dumps({"type": "key", "workstation": k.workstation,
+                                  "key_id": k.key_id,
+                                  "public_key": base64.b64encode(k.public_key).decode(),
+                                  "key_name": k.key_name, "added": k.added},
+                                 ensure_ascii=False, sort_keys=True) + "\n")
+            for record in store.iter_records():      # streamed: a long trail is not held in memory
+                write(json.dumps({"type": "record", **record.to_dict()},
+                                 ensure_ascii=False, sort_keys=True) + "\n")
+                records += 1
+        except BrokenPipeError:     # `tactile audit export DB | head`: the reader has enough
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+            return 0
+        finally:
+            if out is not None:
+                out.close()
+            else:
+                sys.stdout.flush()
+                if getattr(sys.stdout, "buffer", None) is not None:
+                    sys.stdout.buffer.flush()
+    if args.out:
+        print(f"{records} records and {len(keys)} key(s) written to {args.out}", file=sys.stderr)
     return 0
 
 

@@ -230,6 +230,29 @@ class AuditStore(ABC):
                                "WHERE workstation = ? ORDER BY seq", (workstation,))
         return [AuditRecord(str(w), int(s), str(b), str(h), bytes(sig)) for w, s, b, h, sig in rows]
 
+    def iter_records(self, workstation: str | None = None, *, batch: int = 500) -> Iterator[AuditRecord]:
+        """Like :meth:`records`, but streamed ``batch`` rows at a time (a long trail does not
+        have to fit in memory).  Holds the store while iterating: finish or close the
+        iterator before using the store again from another thread."""
+        self._check_open()
+        if workstation is None:
+            text, params = ("SELECT workstation, seq, body, hash, signature FROM audit_records "
+                            "ORDER BY workstation, seq"), ()
+        else:
+            text, params = ("SELECT workstation, seq, body, hash, signature FROM audit_records "
+                            "WHERE workstation = ? ORDER BY seq"), (workstation,)
+        for w, s, b, h, sig in self._stream(self._sql(text), params, batch):
+            yield AuditRecord(str(w), int(s), str(b), str(h), bytes(sig))
+
+    def _stream(self, text: str, params: Sequence[Any], batch: int) -> Iterator[tuple]:
+        with self._transaction() as cur:
+            cur.execute(text, tuple(params))
+            while True:
+                rows = cur.fetchmany(batch)
+                if not rows:
+                    return
+                yield from rows
+
     def record(self, record_id: str) -> AuditRecord | None:
         """The record named ``record_id`` (``WORKSTATION-NNNNNN``), or None."""
         ws, _, seq = record_id.rpartition("-")
@@ -536,6 +559,25 @@ class PostgresStore(AuditStore):
                         cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
                                     ("tactile-audit:" + workstation,))
                     yield cur
+            except psycopg.Error as exc:
+                raise AuditStoreError(f"audit store {self.where}: "
+                                      f"{str(exc).strip().splitlines()[0]}") from None
+
+    def _stream(self, text: str, params: Sequence[Any], batch: int) -> Iterator[tuple]:
+        # a server-side cursor: PostgreSQL sends ``batch`` rows at a time
+        psycopg = self._psycopg
+        with self._lock:
+            self._check_open()
+            try:
+                with self._conn.transaction(), \
+                        self._conn.cursor(name=f"tactile_audit_{id(self):x}") as cur:
+                    cur.itersize = batch
+                    cur.execute(text, tuple(params))
+                    while True:
+                        rows = cur.fetchmany(batch)
+                        if not rows:
+                            return
+                        yield from rows
             except psycopg.Error as exc:
                 raise AuditStoreError(f"audit store {self.where}: "
                                       f"{str(exc).strip().splitlines()[0]}") from None
