@@ -288,6 +288,7 @@ class StreamDecoder:
             return frame
         if type_byte == 0x00:
             frame.message = "ACK"
+            frame.fields = {"acks": ref}      # the seq of the frame acknowledged
             return frame
         try:
             message = decode_message(type_byte, raw[7:-2], seq=seq)

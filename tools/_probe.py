@@ -94,8 +94,8 @@ def _ask_ef01(port: SerialTransport, address: int, result: ProbeResult,
     from protocol.ef01 import Instruction
     port.reset_input()
     port.write(_ef01_question(address))
-    decoder = StreamDecoder(DEVICE_TO_HOST, DecodeContext(ef01_instruction=Instruction.READ_SYS_PARA),
-                            protocol="ef01")
+    context = DecodeContext(ef01_instruction=Instruction.READ_SYS_PARA)
+    decoder = StreamDecoder(DEVICE_TO_HOST, context, protocol="ef01")
     deadline = min(time.monotonic() + EF01_WAIT, stop_at)
     while (left := deadline - time.monotonic()) > 0:
         data = port.read(4096, left)

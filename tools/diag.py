@@ -361,7 +361,8 @@ def _pinpad(args: argparse.Namespace, baud: int, checks: Checks, console: Any) -
             bad = [f"{c['check']} ({c['detail']})" for c in results if not c["ok"]]
             if bad:
                 return "fail", "; ".join(bad)
-            return "pass", "12-key digit block, every digit once, 5 dotted, Enter/Clear/Cancel marked"
+            return "pass", ("12-key digit block, every digit once, 5 dotted, Enter/Clear/Cancel "
+                            "marked")
 
         checks.run("layout", layout)
         lang = box["info"].languages[0] if "info" in box and box["info"].languages else "en"

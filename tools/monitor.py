@@ -256,8 +256,9 @@ def run(args: argparse.Namespace) -> int:
         device = open_side(args.device_side, args.baud)
         host = open_side(args.host_side, args.host_baud or args.baud)
         if raw_file is not None:
+            started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
             raw_file.write(f"{RECORDING_HEADER}\n# host side {host.description}; device side "
-                           f"{device.description}; started {time.strftime('%Y-%m-%dT%H:%M:%S%z')}\n")
+                           f"{device.description}; started {started}\n")
             raw_file.flush()
 
         def on_frame(frame: Frame) -> None:
@@ -295,7 +296,8 @@ def run(args: argparse.Namespace) -> int:
                           f"{monitor.bytes[HOST_TO_DEVICE]} bytes in "
                           f"{monitor.frames[HOST_TO_DEVICE]} frames, device->host "
                           f"{monitor.bytes[DEVICE_TO_HOST]} bytes in "
-                          f"{monitor.frames[DEVICE_TO_HOST]} frames, {monitor.bad} bad checksum(s).")
+                          f"{monitor.frames[DEVICE_TO_HOST]} frames, {monitor.bad} bad "
+                          "checksum(s).")
         if monitor.failure is not None:
             print(f"tactile monitor: {monitor.failure}", file=sys.stderr)
             return 1
