@@ -255,3 +255,22 @@ def test_error_messages_name_the_options_a_technician_types(capsys):
         assert "SlotError" in err and "--overwrite" in err and "overwrite=True" not in err
     finally:
         runner.stop()
+
+
+def test_a_port_held_by_another_program_is_named_not_a_protocol_error(tmp_path, capsys):
+    from drivers.transport import SerialTransport
+
+    runner = new_runner("r503")
+    try:
+        port = runner.serve_pty(str(tmp_path / "fp"))
+        holder = SerialTransport(port, 57600)       # another program has the port open
+        try:
+            assert main(["fingerprint", "info", port]) == 1
+            err = capsys.readouterr().err
+            assert f"port {port} is in use by another program" in err
+            assert "Timeout" not in err and "Traceback" not in err
+        finally:
+            holder.close()
+        assert main(["fingerprint", "info", port, "--json"]) == 0   # free again
+    finally:
+        runner.stop()
