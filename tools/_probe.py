@@ -13,6 +13,7 @@ the wrong speed, which only produces garbage, is not mistaken for one.  A port i
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from dataclasses import dataclass, field
@@ -112,9 +113,14 @@ def _ask_tpp(port: SerialTransport, result: ProbeResult, stop_at: float) -> Any:
     does not retransmit it at the next program); the HelloReply / Refused, or None."""
     from protocol.tpp import NEED_DATA, Hello, Resynchronised, Role, TppConnection
     from protocol.tpp import messages as m
-    conn = TppConnection(Role.HOST, baudrate=port.baudrate, response_timeout=TPP_WAIT)
+    # a fresh sequence number and session each time: a pad drops a frame identical to one it
+    # saw in the last few seconds as a retransmission (SPEC 4.3), so a second probe would
+    # otherwise get no answer
+    rng = random.SystemRandom()
+    conn = TppConnection(Role.HOST, baudrate=port.baudrate, response_timeout=TPP_WAIT,
+                         initial_seq=rng.randrange(1, 256))
     port.reset_input()
-    port.write(conn.send(Hello(session=0x7AC7, host="tactile-probe")))
+    port.write(conn.send(Hello(session=rng.getrandbits(32), host="tactile-probe")))
     deadline = min(time.monotonic() + TPP_WAIT, stop_at)
     while (left := deadline - time.monotonic()) > 0:
         data = port.read(4096, left)

@@ -155,3 +155,17 @@ def _wait_ready(*runners, limit: float = 5.0) -> None:
     while not all(getattr(r.device, "ready", True) for r in runners):
         assert time.monotonic() < deadline, "the simulated module did not boot"
         time.sleep(0.01)
+
+
+def test_a_pad_probed_twice_in_a_row_answers_both_times(tmp_path):
+    # a pad drops a frame identical to a recent one as a retransmission (TPP SPEC 4.3): the
+    # probe's Hello must differ each time
+    from tools._probe import probe_port
+
+    pad = create_runner("pinpad", {}, name="probe-twice")
+    try:
+        path = pad.serve_pty(str(tmp_path / "pad"))
+        pad.start()
+        assert [probe_port(path).kind for _ in range(3)] == ["pinpad"] * 3
+    finally:
+        pad.stop()
