@@ -89,6 +89,7 @@ class AuditStore(ABC):
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._closed = False
+        self._snapshot_depth = 0
 
     # ------------------------------------------------------------------ backend template
     @abstractmethod
@@ -122,6 +123,31 @@ class AuditStore(ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.where}>"
+
+    @contextmanager
+    def snapshot(self) -> Iterator["AuditStore"]:
+        """Read everything inside one consistent view of the store: counters appending at
+        the same time do not show up half-way (verify runs in one).  Appends from this store
+        object wait until the snapshot ends."""
+        with self._lock:
+            self._check_open()
+            if self._snapshot_depth:
+                self._snapshot_depth += 1
+                try:
+                    yield self
+                finally:
+                    self._snapshot_depth -= 1
+                return
+            with self._snapshot_transaction():
+                self._snapshot_depth = 1
+                try:
+                    yield self
+                finally:
+                    self._snapshot_depth = 0
+
+    @abstractmethod
+    def _snapshot_transaction(self) -> Any:
+        """A context manager: one read transaction on a consistent snapshot."""
 
     def _check_open(self) -> None:
         if self._closed:
@@ -396,9 +422,35 @@ class SqliteStore(AuditStore):
                 time.sleep(0.01)
 
     @contextmanager
+    def _snapshot_transaction(self) -> Iterator[None]:
+        # in WAL mode a read transaction sees the database as of its first read
+        cur = self._conn.cursor()
+        try:
+            cur.execute("BEGIN")
+            cur.execute("SELECT count(*) FROM audit_heads").fetchone()
+            yield
+        except sqlite3.Error as exc:
+            raise AuditStoreError(f"audit store {self.path}: {exc}") from None
+        finally:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            cur.close()
+
+    @contextmanager
     def _transaction(self, workstation: str | None = None) -> Iterator[sqlite3.Cursor]:
         with self._lock:
             self._check_open()
+            if self._snapshot_depth:
+                if workstation is not None:
+                    raise AuditStoreError("cannot append inside a snapshot of the audit store")
+                cur = self._conn.cursor()
+                try:
+                    yield cur
+                except sqlite3.Error as exc:
+                    raise AuditStoreError(f"audit store {self.path}: {exc}") from None
+                finally:
+                    cur.close()
+                return
             cur = self._conn.cursor()
             try:
                 cur.execute("BEGIN IMMEDIATE" if workstation is not None and not self.readonly
@@ -549,10 +601,23 @@ class PostgresStore(AuditStore):
             raise
 
     @contextmanager
+    def _snapshot_transaction(self) -> Iterator[None]:
+        psycopg = self._psycopg
+        try:
+            with self._conn.transaction():
+                self._conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                yield
+        except psycopg.Error as exc:
+            raise AuditStoreError(f"audit store {self.where}: "
+                                  f"{str(exc).strip().splitlines()[0]}") from None
+
+    @contextmanager
     def _transaction(self, workstation: str | None = None) -> Iterator[Any]:
         psycopg = self._psycopg
         with self._lock:
             self._check_open()
+            if self._snapshot_depth and workstation is not None:
+                raise AuditStoreError("cannot append inside a snapshot of the audit store")
             try:
                 with self._conn.transaction(), self._conn.cursor() as cur:
                     if workstation is not None:

@@ -252,27 +252,28 @@ def verify_trail(store: AuditStore, checkpoints: Iterable[tuple[str, str]] = ())
     heads, the checkpoints kept in the store and ``checkpoints`` given as
     ``(source_name, note_text)``."""
     report = VerifyReport()
-    all_keys = store.keys()
-    for key in all_keys:
-        if key_id_for(key.public_key) != key.key_id:
-            report.problems.append(Problem(key.workstation, None, (
-                f"the stored public key {key.key_id} does not match its id: the key table was "
-                "edited")))
-    notes = [(f"the checkpoint kept in the store at {count} records", note)
-             for _ws, count, note in store.checkpoints()] + list(checkpoints)
-    parsed = [(source, cp) for source, note in notes
-              if (cp := _parse_checkpoint(note, source, report)) is not None]
-    heads = {h.workstation: h for h in store.heads()}
-    chains: dict[str, _Chain] = {}
-    for ws in store.workstations():
-        keys = {k.key_id: k for k in all_keys if k.workstation == ws}
-        wanted = {cp.count for _, cp in parsed if cp.workstation == ws}
-        chain = _walk(ws, store.iter_records(ws), keys, report, wanted)
-        chains[ws] = chain
-        report.counts[ws] = chain.count
-        if chain.ok:
-            _check_head(ws, chain, heads.get(ws), keys, report)
-    for source, cp in parsed:
-        if chains.get(cp.workstation, _Chain()).ok:
-            _check_checkpoint(cp, source, all_keys, chains, report)
+    with store.snapshot():     # one consistent view while counters go on appending
+        all_keys = store.keys()
+        for key in all_keys:
+            if key_id_for(key.public_key) != key.key_id:
+                report.problems.append(Problem(key.workstation, None, (
+                    f"the stored public key {key.key_id} does not match its id: the key table was "
+                    "edited")))
+        notes = [(f"the checkpoint kept in the store at {count} records", note)
+                 for _ws, count, note in store.checkpoints()] + list(checkpoints)
+        parsed = [(source, cp) for source, note in notes
+                  if (cp := _parse_checkpoint(note, source, report)) is not None]
+        heads = {h.workstation: h for h in store.heads()}
+        chains: dict[str, _Chain] = {}
+        for ws in store.workstations():
+            keys = {k.key_id: k for k in all_keys if k.workstation == ws}
+            wanted = {cp.count for _, cp in parsed if cp.workstation == ws}
+            chain = _walk(ws, store.iter_records(ws), keys, report, wanted)
+            chains[ws] = chain
+            report.counts[ws] = chain.count
+            if chain.ok:
+                _check_head(ws, chain, heads.get(ws), keys, report)
+        for source, cp in parsed:
+            if chains.get(cp.workstation, _Chain()).ok:
+                _check_checkpoint(cp, source, all_keys, chains, report)
     return report

@@ -292,3 +292,34 @@ def test_key_slipped_into_the_store_is_caught(backend, store, config):
     problem = _first(store)
     assert problem.record_id == "BR0107-C03-000003"
     assert "no key-rotation record" in problem.message
+
+
+def test_verify_while_counters_append_sees_one_consistent_trail(backend, config):
+    with backend.open() as store:
+        _fill(store, config, 1)
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def counter():
+        try:
+            with backend.open() as own:
+                for n in range(60):
+                    own.append(config, {"kind": "confirmation", "n": n})
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            done.set()
+
+    writer = threading.Thread(target=counter)
+    writer.start()
+    reports = []
+    try:
+        with backend.open(readonly=True) as auditor:
+            while not done.is_set() or not reports:
+                reports.append(verify_trail(auditor))
+    finally:
+        writer.join(60)
+    assert not errors, errors
+    bad = [r.problems for r in reports if not r.ok]
+    assert not bad, bad[:1]
+    assert len(reports) > 1
