@@ -411,7 +411,7 @@ class Coach:
             self._arm_reminder(None)
             stage, stages = self._stage
             self._announce("enroll-completed", "fingerprint.enroll.completed", None,
-                           kind="result", queue=True, tone="success", haptic="done", event=event,
+                           kind="result", queue=False, tone="success", haptic="done", event=event,
                            stage=stage, stages=stages, final=True, ok=True)
             self._teller("fingerprint.teller.enrolled", stages=stages)
             if event.slot is not None:

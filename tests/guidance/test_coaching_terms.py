@@ -1,0 +1,229 @@
+"""Reading terms aloud (Guide.read_terms, drivers.guidance.coaching.TermsReader): parts within
+the pad's Speak limit, Help / Backspace repeats, any key pauses, Cancel, Enter ("I have heard
+it"), the time limit, and large-text paging for a customer who cannot hear it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from coaching_rig import counter
+from drivers.guidance import messages
+from drivers.guidance.coaching import TERMS_TEXT_ID, display_pages, speech_parts
+from hypothesis import given, settings, strategies as st
+
+EN_TERMS = (
+    "The bank will replace your debit card within seven working days. The new card has a new "
+    "number and the same PIN. Your old card stops working when you first use the new one. "
+    "A fee of ten yuan is taken from your account. You can withdraw this request at any "
+    "branch before the new card is sent to you. Lost or stolen cards must be reported at once."
+)
+ZH_TERMS = (
+    "银行将在七个工作日内为您更换借记卡。新卡的卡号会改变，密码不变。您第一次使用新卡后，旧卡就不能再用。"
+    "本次换卡收取手续费十元，从您的账户中扣除。新卡寄出之前，您可以在任何网点撤回这项申请。"
+    "银行卡丢失或被盗，请立即挂失。"
+)
+EN_MORE = (
+    "Interest on an overdraft is charged daily at the rate shown in the branch. Statements "
+    "are sent every month by post or to the bank's app, as you choose. If you disagree with "
+    "a charge, tell us within sixty days and we will look into it. These terms follow the "
+    "law of the People's Republic of China."
+)
+EN_LONG = EN_TERMS + " " + EN_MORE
+END = {"en": "That is the end of the terms.", "zh-CN": "条款读完了。"}
+
+
+def _say(text_start):
+    return lambda e: e.get("event") == "say" and e["text"].startswith(text_start)
+
+
+def _said_parts(c):
+    return [e["text"] for e in c.events("say") if e.get("source") == "host"]
+
+
+# -- parts and pages -------------------------------------------------------------------------
+def test_long_text_is_cut_into_sentences_within_the_speak_limit():
+    long_text = " ".join([EN_TERMS] * 6)
+    parts = speech_parts(long_text)
+    assert len(parts) > 3
+    assert all(len(p.encode()) <= 900 for p in parts)
+    assert all(p.endswith(".") for p in parts)                   # whole sentences only
+    assert " ".join(parts) == " ".join(long_text.split())
+    zh_parts = speech_parts(ZH_TERMS * 5)
+    assert all(len(p.encode()) <= 900 and p.endswith("。") for p in zh_parts)
+    assert "".join(zh_parts) == ZH_TERMS * 5
+    # one sentence longer than the limit is cut at a clause mark, still within it
+    monster = "，".join(["本条款适用于所有借记卡持卡人"] * 80) + "。"
+    cut = speech_parts(monster)
+    assert len(cut) > 1 and all(len(p.encode()) <= 900 for p in cut)
+    assert all(p.endswith("，") for p in cut[:-1]) and "".join(cut) == monster
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab 。.!，银行卡") + ["\n"]), min_size=1,
+               max_size=3000))
+def test_parts_keep_every_character_and_fit(text):
+    parts = speech_parts(text)
+    assert all(len(p.encode()) <= 900 for p in parts)
+    squash = lambda s: re.sub(r"\s+", "", s)  # noqa: E731
+    assert squash("".join(parts)) == squash(text)
+
+
+@pytest.mark.parametrize("cells", [8, 20, 40, 80])
+def test_display_pages_fit_the_display_counting_wide_characters_twice(cells):
+    from drivers.guidance.coaching import _width
+
+    for text in (EN_TERMS, ZH_TERMS, "Supercalifragilisticexpialidocious " * 3):
+        pages = display_pages(text, cells)
+        assert all(_width(p) <= cells for p in pages)
+        squash = lambda s: re.sub(r"\s+", "", s)  # noqa: E731
+        assert squash("".join(pages)) == squash(text)
+    assert len(display_pages(ZH_TERMS, 40)) >= len(ZH_TERMS) // 20
+
+
+# -- spoken ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("lang, text", [("en", EN_TERMS), ("zh-CN", ZH_TERMS)])
+def test_heard_to_the_end_then_enter(lang, text):
+    with counter(lang, "blind") as c:
+        c.on_pad(_say(END[lang]), "press enter")
+        result = c.guide.read_terms(text, title="换卡条款" if lang == "zh-CN" else "the card terms")
+        assert result.outcome == "heard" and result.completed and result.acknowledged
+        parts = speech_parts(text)
+        assert (result.mode, result.parts, result.reached, result.lang) == \
+            ("spoken", len(parts), len(parts), lang)
+        said = _said_parts(c)
+        # the introduction, every part in order, the end, the thanks
+        assert said[1:1 + len(parts)] == parts
+        assert ("换卡条款" if lang == "zh-CN" else "the card terms") in said[0]
+        assert said[1 + len(parts)].startswith(END[lang])
+        assert said[-1] == messages(lang).text("fingerprint.terms.heard")
+        assert {e["lang"] for e in c.events("say")} == {lang}
+        # the teller saw the whole text at once
+        assert any(text in line for line in c.guide.feed.lines if line.startswith("[teller]"))
+        ids = c.guide.transcript.msgids()
+        assert ids.count(TERMS_TEXT_ID) == len(parts)
+        import hashlib
+        assert result.sha256 == hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_help_repeats_the_current_part():
+    text = EN_LONG
+    parts = speech_parts(text)
+    assert len(parts) >= 2 and parts[0] != parts[1]
+    with counter("en", "blind") as c:
+        c.on_pad(_say(parts[1][:40]), "press help")          # once, as part 2 starts
+        c.on_pad(_say(END["en"]), "press enter")
+        result = c.guide.read_terms(text)
+        assert result.outcome == "heard" and result.repeats == 1
+        said = _said_parts(c)
+        assert said.count(parts[1]) == 2 and said.count(parts[0]) == 1
+        first = said.index(parts[1])
+        assert said[first + 1] == parts[1]                    # again, from its beginning
+        stopped = {e["reason"] for e in c.events("say-stopped")}
+        assert "key" in stopped                               # the key cut the speech
+
+
+def test_cancel_stops_the_reading():
+    parts = speech_parts(EN_LONG)
+    with counter("en", "standard") as c:
+        c.on_pad(_say(parts[1][:40]), "press cancel")
+        result = c.guide.read_terms(EN_LONG)
+        assert (result.outcome, result.completed, result.reached) == ("cancelled", False, 1)
+        said = _said_parts(c)
+        assert not any(t.startswith(END["en"]) for t in said)
+        assert said[-1] == "The reading is stopped."
+        assert "[teller] The customer cancelled the reading at part 2 of " \
+            f"{len(parts)}." in c.guide.feed.lines
+
+
+def test_enter_before_the_end_skips_the_rest():
+    with counter("zh-CN", "elderly") as c:
+        parts = speech_parts(ZH_TERMS)
+        c.on_pad(_say(parts[0][:10]), "press enter")
+        result = c.guide.read_terms(ZH_TERMS)
+        assert (result.outcome, result.completed, result.acknowledged) == \
+            ("skipped", False, False)
+        assert _said_parts(c)[-1] == messages("zh-CN").text("fingerprint.terms.skipped")
+        assert {e["rate"] for e in c.events("say")} == {0.8}        # the elderly pace
+
+
+def test_a_digit_key_pauses_and_no_key_then_ends_with_a_warning_first():
+    with counter("en", "blind") as c:
+        parts = speech_parts(EN_TERMS)
+        c.on_pad(_say(parts[0][:40]), "press 5")             # digits are never reported...
+        result = c.guide.read_terms(EN_TERMS, wait=1.0)
+        assert result.outcome == "timeout" and result.reached == 0
+        said = _said_parts(c)
+        paused = said.index(messages("en").text("fingerprint.terms.paused"))  # ...but pause
+        warned = said.index(messages("en").text("fingerprint.terms.still_there"))
+        assert paused < warned < len(said) - 1
+        assert said[-1] == messages("en").text("fingerprint.terms.timeout")
+
+
+def test_help_after_a_pause_goes_on_from_the_same_part():
+    with counter("en", "blind") as c:
+        parts = speech_parts(EN_TERMS)
+        paused = messages("en").text("fingerprint.terms.paused")
+        c.on_pad(_say(parts[0][:40]), "press 5")
+        c.on_pad(_say(paused), "press help")
+        c.on_pad(_say(END["en"]), "press enter")
+        result = c.guide.read_terms(EN_TERMS)
+        assert result.outcome == "heard" and result.repeats == 1
+        said = _said_parts(c)
+        assert said[said.index(paused) + 1] == parts[0]
+
+
+def test_heard_to_the_end_without_enter_is_heard_but_not_acknowledged():
+    with counter("en", "standard") as c:
+        result = c.guide.read_terms("Short terms. Two sentences.", wait=0.6)
+        assert (result.outcome, result.acknowledged) == ("heard", False)
+        assert "[teller] The customer heard the terms to the end but did not press Enter." \
+            in c.guide.feed.lines
+
+
+# -- shown (deaf) ----------------------------------------------------------------------------
+def test_deaf_customer_pages_through_large_text():
+    with counter("en", "deaf") as c:
+        info = c.pad.info()
+        cells = info.display_columns * info.display_rows // 2       # large type
+        pages = display_pages(EN_TERMS, cells - len("99/99 "))
+        n = len(pages)
+        shown_page = lambda i: f"{i}/{n} "                           # noqa: E731
+        # the customer reads each page and presses Enter; goes back once from page 3
+        c.on_pad(lambda e: e.get("event") == "display", "press enter", times=10 * n)
+        c.on_pad(lambda e: e.get("event") == "display" and e["text"].startswith(shown_page(3)),
+                 "press backspace")
+        result = c.guide.read_terms(EN_TERMS)
+        assert (result.outcome, result.mode, result.parts, result.reached) == \
+            ("read", "shown", n, n)
+        assert result.completed and result.acknowledged and result.repeats >= 1
+        assert c.events("say") == []
+        displays = c.events("display")
+        assert all(e["large"] for e in displays)
+        texts = [e["text"] for e in displays]
+        assert texts[0].startswith("Please read the terms. Enter: next page.")
+        for i, page in enumerate(pages, 1):
+            assert f"{i}/{n} {page}" in texts
+        assert texts[-1] == "Thank you. You have read the terms."
+        assert any(EN_TERMS in line for line in c.guide.feed.lines if line.startswith("[teller]"))
+        assert c.felt()                                              # a pulse per page
+
+
+def test_deaf_customer_cancels_on_a_page():
+    with counter("zh-CN", "deaf") as c:
+        c.on_pad(lambda e: e.get("event") == "display" and e["text"].startswith("1/"),
+                 "press cancel")
+        c.on_pad(lambda e: e.get("event") == "display" and "确认键：下一页" in e["text"],
+                 "press enter")
+        result = c.guide.read_terms(ZH_TERMS)
+        assert (result.outcome, result.mode) == ("cancelled", "shown")
+        assert c.shown()[-1] == "朗读已经停止。"
+
+
+def test_empty_terms_are_refused():
+    from protocol.errors import ConfigurationError
+
+    with counter("en", "standard") as c:
+        with pytest.raises(ConfigurationError, match="empty"):
+            c.guide.read_terms("   ")
