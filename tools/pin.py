@@ -17,6 +17,19 @@ On an error (no pad, refused, link lost) nothing is printed on stdout: the messa
 stderr.  Exit status: 0 ok; 1 cancelled, timeout or error; 2 bad usage.  When the pad reports
 that its own speech failed (TPP SpeechEnded FAILED: the customer did not hear the prompts) the
 JSON is printed as usual, a warning goes to stderr and the exit status is 1.
+
+Guidance (``drivers.guidance``): ``--profile blind|low-vision|deaf|elderly|standard`` runs the
+entry with full guidance for that customer: instructions in words before it (in ``--lang``), the
+profile's per-digit feedback (a spoken count, the uniform key tone, one identical vibration),
+spoken backspace / maximum / "N digits entered" after an early Enter, the pad's warnings and
+extensions, and the result in words after it.  ``--change`` runs a guided PIN change (the new
+PIN twice, compared inside the pad; at most ``--mismatches`` mismatches, default 3; profile
+"standard" unless ``--profile`` says otherwise).  The output contract is the same as for a PIN
+entry, with one more status, ``mismatch`` (the pad gave up: no block, exit 1); for a change the
+block is the NEW PIN's.  Every phrase the customer is given, and every teller notice, is
+printed as one line (``[guide] ...``, ``[pad] ...``, ``[teller] ...``, ``[haptic] NAME``): on
+stdout for people, and on STDERR with ``--json``, so that stdout still carries exactly the one
+JSON object.  ``--time-limit`` defaults to the profile's limit with guidance, 90 s without.
 """
 
 from __future__ import annotations
@@ -37,6 +50,7 @@ from drivers.pinpad import (
     TimeExtended,
     TimeWarning,
 )
+from drivers.guidance import PROFILE_NAMES
 from protocol.errors import DeviceError
 from protocol.tpp.prompts import PromptId
 from tools.args import add_json_flag, add_timeout_argument, add_trace_flag, print_json
@@ -76,7 +90,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "fixed table. Only the enciphered PIN block and KSN reach this program. "
                     "With --json it prints exactly one object: {\"status\": ok|cancelled|timeout, "
                     "\"digits\": N, \"format\", \"pin_block\": HEX|null, \"ksn\": HEX|null} "
-                    "(hex in upper case). Exit status: 0 ok, 1 cancelled / timeout / error / "
+                    "(hex in upper case); --change adds status mismatch. With --profile or "
+                    "--change the customer is guided and every guidance line is printed "
+                    "(on stderr with --json). Exit status: 0 ok, 1 cancelled / timeout / "
+                    "mismatch / error / "
                     "the pad's speech failed (JSON as usual, warning on stderr), "
                     "2 bad usage.")
     parser.add_argument("port", metavar="PORT", help=_PORT_HELP)
@@ -92,8 +109,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="most digits (default 12)")
     parser.add_argument("--lang", default="en", choices=["zh-CN", "en"],
                         help="language of the spoken prompts (default en)")
-    parser.add_argument("--time-limit", type=int, default=90, metavar="SECONDS",
-                        help="the pad's inactivity limit for the entry, 10..600 (default 90)")
+    parser.add_argument("--time-limit", type=int, default=None, metavar="SECONDS",
+                        help="the pad's inactivity limit for the entry, 10..600 (default 90; "
+                             "with --profile or --change the profile's)")
+    parser.add_argument("--profile", choices=list(PROFILE_NAMES), default=None,
+                        help="guide the customer for this profile: instructions, feedback and "
+                             "the result in words (guidance lines on stdout, on stderr with "
+                             "--json)")
+    parser.add_argument("--change", action="store_true",
+                        help="a guided PIN change: the new PIN twice, compared inside the pad "
+                             "(status ok, cancelled, timeout or mismatch)")
+    parser.add_argument("--mismatches", type=int, default=3, choices=range(1, 10),
+                        metavar="N", help="--change: mismatches allowed before the pad gives "
+                                          "up, 1..9 (default 3)")
     parser.add_argument("--baud", type=_pad_baud, default=115200, metavar="BAUD",
                         help="serial speed (default 115200; `auto` asks the pad at 115200 and "
                              "9600; ignored for USB)")
@@ -126,6 +154,29 @@ def _show(console: Any, event: PadEvent, max_len: int) -> None:
         console.print("  headset out: speaker audio")
 
 
+#: the statuses of a guided entry or change that the JSON contract has
+GUIDED_STATUS = ("ok", "cancelled", "timeout", "mismatch")
+
+
+def _guided(pad: Any, args: argparse.Namespace, console: Any) -> Any:
+    """A guided PIN entry or change; every guidance line printed for the teller (stdout for
+    people, stderr with --json).  Returns the finished GuidedPinEntry."""
+    from drivers.guidance import Guide
+
+    if console is not None:
+        def write(line: str) -> None:
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
+    else:
+        def write(line: str) -> None:
+            print(line, file=sys.stderr, flush=True)
+    guide = Guide(pad, lang=args.lang, profile=args.profile or "standard", teller=write)
+    options: dict[str, Any] = dict(pan=args.pan, min_len=args.min_len, max_len=args.max_len,
+                                   block_format=args.block_format, time_limit=args.time_limit)
+    if args.change:
+        return guide.pin_change(max_mismatches=args.mismatches, **options).run()
+    return guide.pin_entry(**options).run()
+
+
 def run(args: argparse.Namespace) -> int:
     if args.min_len > args.max_len:   # bad usage: exit 2, as argparse does for its own checks
         print(f"tactile pin: error: --min {args.min_len} is more than --max {args.max_len}",
@@ -147,15 +198,24 @@ def run(args: argparse.Namespace) -> int:
             console.print(f"[bold]{info.vendor} {info.model}[/] serial {info.serial}, "
                           f"firmware {info.firmware}, TPP {pad.version}", soft_wrap=True)
             console.print(f"on {pad.target}", soft_wrap=True)
-        with pad.pin_entry(min_len=args.min_len, max_len=args.max_len, pan=args.pan,
-                           block_format=args.block_format, timeout=args.time_limit,
-                           prompt=prompt, prompt_args=prompt_args, lang=args.lang) as entry:
-            for event in entry:
-                if console is not None:
-                    _show(console, event, args.max_len)
+        guided = args.profile is not None or args.change
+        if guided:
+            entry: Any = _guided(pad, args, console)
+        else:
+            with pad.pin_entry(min_len=args.min_len, max_len=args.max_len, pan=args.pan,
+                               block_format=args.block_format,
+                               timeout=args.time_limit if args.time_limit is not None else 90,
+                               prompt=prompt, prompt_args=prompt_args,
+                               lang=args.lang) as entry:
+                for event in entry:
+                    if console is not None:
+                        _show(console, event, args.max_len)
         # the pad itself speaks the closing prompt (complete / cancelled / time is up)
         completion = entry.completion
-    status = STATUS.get(completion)  # type: ignore[arg-type]
+    if guided:
+        status = entry.status if entry.status in GUIDED_STATUS else None
+    else:
+        status = STATUS.get(completion)  # type: ignore[arg-type]
     if status is None:
         raise DeviceError(f"the PIN entry ended with {completion} (the pad's fault or a "
                           "terminating function key): no PIN block", code=None,

@@ -435,24 +435,46 @@ class GuidedPinEntry:
                     return True   # nobody pressed anything: go on (the entry has its own limit)
                 event = listener.next(min(left, 0.25))
                 key = pressed_key(event)
-                if isinstance(event, SpeechEnded) and spoken and event.utterance == spoken[-1]:
-                    if event.how != "interrupted-by-key":
-                        return True
-                    # cut by a key: that key's own event is right behind (Help? Cancel?); a
-                    # digit key is never reported in IDLE, and any other key means "go on"
-                    key = pressed_key(listener.next(_KEY_AFTER_CUT))
-                    if key not in ("cancel", "help"):
-                        return True
+                if isinstance(event, SpeechEnded) and event.utterance in spoken:
+                    if event.how == "interrupted-by-key":
+                        # the customer acted: which key? (its event follows the speech ends;
+                        # a digit key is never reported in IDLE; any key but Cancel and Help
+                        # means "go on", and parts sent after the key are stopped too)
+                        key = self._key_after_cut(listener)
+                        if key not in ("cancel", "help"):
+                            self._stop_instructions()
+                            return True
+                    elif event.utterance == spoken[-1]:
+                        return True   # heard to the end
                 elif key is not None and key not in ("cancel", "help") and \
                         (display_only or not spoken):
                     return True   # "press Enter to start" (any function key but Cancel / Help)
                 if key == "cancel":
+                    self._stop_instructions()
                     return False
                 if key == "help":
                     spoken = self._say_instructions(parts)
                     deadline = time.monotonic() + (self.time_limit if display_only or not spoken
                                                    else bound + 10.0)
-                    continue
+
+    @staticmethod
+    def _key_after_cut(listener: Any) -> str | None:
+        deadline = time.monotonic() + _KEY_AFTER_CUT
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            event = listener.next(left)
+            if event is None:
+                return None
+            if not isinstance(event, SpeechEnded):
+                return pressed_key(event)
+
+    def _stop_instructions(self) -> None:
+        try:
+            self.announcer.stop()
+        except TactileError as exc:
+            _log.warning("could not stop the instructions: %s", exc)
 
     def _apply_speech_settings(self) -> None:
         """The pad's own prompts follow the profile's rate and volume (elderly: slower)."""
@@ -628,7 +650,8 @@ class GuidedPinEntry:
             self._pad_said(_CLOSING[completion])
         self._cue("done" if self.status in ("ok", "cancelled") else "error")
         self._leave_entry()
-        self.announcer.teller("entry.teller.result", event.digits,
+        self.announcer.teller("entry.teller.change_result" if self.change else
+                              "entry.teller.result", event.digits,
                               status=self.announcer.text(f"entry.status.{self.status}"))
         msgid = {"ok": "entry.result.changed" if self.change else "entry.result.ok",
                  "cancelled": "entry.result.cancelled", "timeout": "entry.result.timeout",
