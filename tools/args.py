@@ -135,6 +135,12 @@ _CLI_WORDING: tuple[tuple[str, str], ...] = (
      r"use --baud \1"),
     (r"baudrate=(\d+)", r"--baud \1"),
     (r"\(then call connect\(\) or reopen the reader\)", "(then run the command again)"),
+    (r"Open the reader with the password set on this module \(password=\.\.\., or "
+     r"`--password N` with `tactile fingerprint`\)",
+     "Give the password set on this module with --password N"),
+    (r"Open the reader with the module's password \(password=\.\.\., or `--password N` with "
+     r"`tactile fingerprint`\)", "Give the module's password with --password N"),
+    (r"password=\.\.\., or ", ""),
     (r"check_duplicate=False", "--no-duplicate-check"),
     (r"detect_baudrate\(\)", "--baud auto"),
 )

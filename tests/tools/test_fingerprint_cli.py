@@ -240,6 +240,7 @@ def test_error_messages_name_the_options_a_technician_types(capsys):
         assert main(["fingerprint", "info", url(runner), "--password", "99"]) == 1
         err = capsys.readouterr().err
         assert "refused the password" in err and "--password N" in err
+        assert "password=..." not in err and "Open the reader" not in err
         assert main(["fingerprint", "info", url(runner), "--address", "12345678",
                      "--password", "1234", "--timeout", "0.2"]) == 1
         err = capsys.readouterr().err
