@@ -23,7 +23,6 @@ frame on the line, decoded, to stderr.  Serial ports are opened exclusively.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable

@@ -5,11 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from types import SimpleNamespace
-
 import time
-
-import pytest
+from types import SimpleNamespace
 
 from drivers import FingerprintReader
 from drivers.transport import SerialTransport
