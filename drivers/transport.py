@@ -12,6 +12,7 @@ so nothing blocks for ever.  Implementations:
 from __future__ import annotations
 
 import errno
+import os
 import sys
 import threading
 import time
@@ -52,6 +53,44 @@ def _is_busy(exc: BaseException) -> bool:
         return True
     text = str(exc)
     return "exclusively lock" in text or ("PermissionError" in text and "Access is denied" in text)
+
+
+#: where programs following the UUCP convention put ``LCK..ttyUSB0`` (FHS: /var/lock = /run/lock)
+UUCP_LOCK_DIRS: tuple[str, ...] = ("/var/lock", "/run/lock", "/var/spool/uucp")
+
+
+def uucp_lock_holder(device: str) -> tuple[int, str] | None:
+    """(pid, lock file) of a live process holding ``device``'s UUCP lock file, else None.
+
+    The file holds the PID as ASCII (HDB UUCP, minicom, picocom) or as a binary int (old UUCP);
+    a lock left by a process that is gone is stale and ignored (its owner crashed)."""
+    if not device.startswith("/dev/"):
+        return None
+    name = "LCK.." + os.path.basename(device)
+    for directory in UUCP_LOCK_DIRS:
+        path = os.path.join(directory, name)
+        try:
+            with open(path, "rb") as f:
+                data = f.read(64)
+        except OSError:
+            continue
+        text = data.strip(b"\x00 \n\t")
+        if text.isdigit():
+            pid = int(text)
+        elif len(data) == 4:
+            pid = int.from_bytes(data, sys.byteorder)
+        else:
+            continue
+        if pid <= 0 or pid == os.getpid():
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            continue           # stale: its owner is gone
+        except PermissionError:
+            pass               # alive, another user's
+        return pid, path
+    return None
 
 
 def _device_of(url: str) -> str:
@@ -109,7 +148,15 @@ class SerialTransport(Transport):
         # exclusive: a second program on the same port gets "in use" at open, not a protocol
         # error later.  Every pyserial class accepts the flag; the POSIX port (and spy://, which
         # wraps it) takes an flock on the device, Windows ports are exclusive anyway, and URL
-        # handlers with no device (socket://, sim://, loop://) ignore it.
+        # handlers with no device (socket://, sim://, loop://) ignore it.  Programs that do not
+        # flock (minicom, many serial terminals) take a UUCP lock file instead: honour that too.
+        if exclusive:
+            holder = uucp_lock_holder(_device_of(url))
+            if holder is not None:
+                raise PortBusyError(
+                    f"port {_device_of(url)} is in use by another program (process {holder[0]} "
+                    f"holds the lock file {holder[1]}). Close that program or pick another port "
+                    "(`tactile list` shows them).")
         try:
             self._port = serial.serial_for_url(url, baudrate=baudrate, timeout=0,
                                                exclusive=exclusive or None, **serial_kwargs)

@@ -123,3 +123,33 @@ def test_a_busy_simulator_pty_is_reported_by_the_drivers_too():
         with FingerprintReader.open(path):
             with pytest.raises(TransportError, match="in use by another program"):
                 FingerprintReader.open(path)
+
+
+def test_a_uucp_lock_file_of_a_live_program_makes_the_port_busy(tmp_path, monkeypatch):
+    # minicom and many serial terminals do not flock: they write /var/lock/LCK..ttyUSB0
+    import os
+    import subprocess
+    import sys
+
+    from drivers import transport
+    from drivers.transport import PortBusyError
+
+    monkeypatch.setattr(transport, "UUCP_LOCK_DIRS", (str(tmp_path),))
+    master, slave = os.openpty()
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        path = os.ttyname(slave)
+        lock = tmp_path / ("LCK.." + os.path.basename(path))
+        lock.write_text(f"{holder.pid:>10}\n")
+        with pytest.raises(PortBusyError, match=rf"port {path} is in use by another program "
+                                                rf"\(process {holder.pid} holds the lock file"):
+            SerialTransport(path)
+        holder.kill()
+        holder.wait()
+        SerialTransport(path).close()          # a stale lock (its owner is gone) is ignored
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
+        os.close(master)
+        os.close(slave)
