@@ -25,7 +25,12 @@ With a ``guide`` (the guidance layer, :mod:`drivers.guidance`) the terms are rea
 finger is coached by it in the customer's language and profile::
 
     guide.read_terms(text)                               # aloud / large text, per profile
-    guide.verify_finger(reader, template, attempts=N)    # -> VerifyResult
+                                                         # -> result with .outcome (heard, read,
+                                                         # skipped, cancelled, timeout, failed),
+                                                         # .parts .reached .repeats .acknowledged
+                                                         # .sha256 (all optional, all recorded)
+    guide.verify_finger(reader, template, attempts=N)    # -> VerifyResult; the customer's Cancel
+                                                         # raises FingerprintCancelled
     guide.enroll_finger(reader, captures=N, slot=None)   # -> Template
     guide.lang, guide.profile.name                       # recorded
 
@@ -43,7 +48,7 @@ from enum import Enum
 from typing import Any, Callable, Sequence
 
 from drivers.confirmation.config import AuditConfig
-from drivers.confirmation.errors import DualControlError, SessionStateError
+from drivers.confirmation.errors import ConfirmationError, DualControlError, SessionStateError
 from drivers.confirmation.records import AuditRecord
 from drivers.confirmation.store import AuditStore
 from drivers.confirmation.templates import TemplateVault
@@ -233,13 +238,35 @@ class ConfirmationSession:
         return self.attempts - self._attempts_used
 
     # ------------------------------------------------------------------ 1. the terms
-    def read_terms(self) -> None:
+    def read_terms(self) -> Any:
         """Present the exact terms: by the guide, else spoken on the pad (large text on its
-        display for the ``deaf`` profile).  Repeatable until the record is written."""
+        display for the ``deaf`` profile).  Repeatable until the record is written.
+
+        With a guide its result is recorded (outcome, parts reached, repeats, whether the
+        customer acknowledged) and returned: heard, read or skipped ("I have heard it") lets
+        the customer confirm next; timeout or failed leaves the terms step open (read again,
+        another way, or cancel); the customer's Cancel is recorded as a cancellation by the
+        customer (``record`` then holds it).  Without a guide it returns None."""
         self._require(Step.TERMS, Step.CUSTOMER, Step.TELLER, Step.REVIEW, doing="read the terms")
+        result = None
+        presented = True
         if self.guide is not None:
-            self.guide.read_terms(self.terms)
-            how = "guide"
+            result = self.guide.read_terms(self.terms)
+            details = {name: getattr(result, name) for name in
+                       ("outcome", "mode", "parts", "reached", "repeats", "acknowledged")
+                       if isinstance(getattr(result, name, None), (str, int, bool))}
+            said = getattr(result, "sha256", None)
+            if isinstance(said, str) and said != terms_sha256(self.terms):
+                raise ConfirmationError("the guide read a text other than these terms (its "
+                                        "SHA-256 differs); nothing was recorded as read")
+            outcome = details.get("outcome")
+            presented = outcome in (None, "heard", "read", "skipped")
+            self._readings += presented
+            self._log("terms-presented" if presented else "terms-not-presented", how="guide",
+                      reading=self._readings, **details)
+            if outcome == "cancelled":
+                self.cancel("the customer cancelled while the terms were read", by="customer")
+                return result
         elif self.pad is not None:
             if self.profile == "deaf":
                 for piece in _chunks(self.terms):
@@ -249,12 +276,13 @@ class ConfirmationSession:
                 for i, piece in enumerate(_chunks(self.terms)):
                     self.pad.speak(piece, self.lang, queue=i > 0)
                 how = "spoken"
+            self._readings += 1
+            self._log("terms-presented", how=how, reading=self._readings)
         else:
             raise ConfigurationError("there is no guide and no PIN pad to present the terms with")
-        self._readings += 1
-        self._log("terms-presented", how=how, reading=self._readings)
-        if self.step is Step.TERMS:
+        if presented and self.step is Step.TERMS:
             self.step = Step.CUSTOMER
+        return result
 
     # ------------------------------------------------------------------ 2. the customer
     def verify_customer(self, template: Template | bytes | int, *,
@@ -262,6 +290,8 @@ class ConfirmationSession:
         """1:1 verify against ``template`` (a Template, its bytes, or a module slot) with
         coached retries, within the attempts left.  A match moves on to the teller; no match
         leaves the customer step open (try again while attempts remain, a fallback, or cancel).
+        A device fault is recorded as a step and re-raised (the session stays open); the
+        customer's Cancel during guided coaching is recorded as a cancellation and re-raised.
         """
         self._require(Step.CUSTOMER, doing="verify the customer's fingerprint")
         if self.reader is None:
@@ -278,6 +308,11 @@ class ConfirmationSession:
                 result = self.reader.verify(template, attempts=allowed, on_event=self._on_event,
                                             timeout=timeout)
         except TactileError as exc:
+            if any(cls.__name__ == "FingerprintCancelled" for cls in type(exc).__mro__):
+                # the guidance layer's Cancel key (drivers.guidance.coaching.FingerprintCancelled)
+                self._log("fingerprint-cancelled")
+                self.cancel("the customer cancelled during the fingerprint", by="customer")
+                raise
             self._log("fingerprint-fault", error=type(exc).__name__, message=str(exc)[:300])
             raise
         used = int(result.attempts_used)

@@ -191,11 +191,24 @@ class FakeGuide:
         self.profile = SimpleNamespace(name=profile)
         self.calls: list[tuple] = []
 
-    def read_terms(self, text: str) -> None:
+    #: what the next read_terms reports ("heard", "read", "skipped", "cancelled", "timeout" ...)
+    terms_outcome = "heard"
+    #: an exception the next verify_finger raises (the customer's Cancel, say)
+    verify_raises: BaseException | None = None
+
+    def read_terms(self, text: str) -> Any:
+        import hashlib
+
         self.calls.append(("read_terms", text))
+        return SimpleNamespace(outcome=self.terms_outcome, mode="spoken", parts=3,
+                               reached=3 if self.terms_outcome == "heard" else 1, repeats=1,
+                               acknowledged=self.terms_outcome == "heard", lang=self.lang,
+                               sha256=hashlib.sha256(text.encode()).hexdigest())
 
     def verify_finger(self, reader: Any, template: Any, attempts: int = 3) -> Any:
         self.calls.append(("verify_finger", attempts))
+        if self.verify_raises is not None:
+            raise self.verify_raises
         return reader.verify(template, attempts=attempts, on_event=self.customer)
 
     def enroll_finger(self, reader: Any, captures: int = 2, slot: int | None = None) -> Any:

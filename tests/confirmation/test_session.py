@@ -311,3 +311,46 @@ def test_clock_gives_record_times(counter, sqlite_store, config):
     record = session.cancel("customer left", by="teller")
     assert record.body["started"] == "2026-03-01T09:00:00.000Z"
     assert record.body["completed"] == "2026-03-01T09:00:03.000Z"
+
+
+def test_guided_reading_outcomes_decide_whether_the_customer_may_confirm(counter, sqlite_store,
+                                                                        config, template):
+    from drivers import TactileError
+
+    class FingerprintCancelled(TactileError):   # the guidance layer's Cancel, by name
+        pass
+
+    guide = FakeGuide(counter.customer(3), lang="zh-CN", profile="blind")
+    session = ConfirmationSession(sqlite_store, config, item="account opening", terms=TERMS,
+                                  customer="C-1001", reader=counter.reader, guide=guide)
+    guide.terms_outcome = "timeout"            # the customer paused and walked away
+    assert session.read_terms().outcome == "timeout"
+    assert session.step is Step.TERMS
+    with pytest.raises(SessionStateError, match="present the terms first"):
+        session.verify_customer(template)
+    guide.terms_outcome = "heard"
+    session.read_terms()
+    assert session.step is Step.CUSTOMER
+    guide.verify_raises = FingerprintCancelled("Cancel pressed")
+    with pytest.raises(FingerprintCancelled):
+        session.verify_customer(template)
+    record = session.record
+    assert record.outcome == "cancelled"
+    assert record.body["cancel"] == {"at_step": "customer", "by": "customer",
+                                     "reason": "the customer cancelled during the fingerprint"}
+    steps = record.body["steps"]
+    assert [s["step"] for s in steps] == ["terms-not-presented", "terms-presented",
+                                          "fingerprint-cancelled", "cancelled"]
+    assert steps[1]["outcome"] == "heard" and steps[1]["reached"] == 3
+    assert record.body["terms_readings"] == 1
+
+
+def test_customer_cancel_during_the_guided_reading_is_recorded(counter, sqlite_store, config):
+    guide = FakeGuide(counter.customer(3))
+    guide.terms_outcome = "cancelled"
+    with ConfirmationSession(sqlite_store, config, item="account opening", terms=TERMS,
+                             customer="C-1001", reader=counter.reader, guide=guide) as session:
+        session.read_terms()
+    assert session.record.outcome == "cancelled"
+    assert session.record.body["cancel"]["by"] == "customer"
+    assert session.record.body["cancel"]["at_step"] == "terms"
