@@ -138,10 +138,12 @@ class StreamDecoder:
             result = self._try_frame(final=False)
             if result is None:         # a frame may be starting: wait for more bytes
                 break
-            if result is False:        # not a frame start: one byte of garbage
+            if result is False:        # not a frame start: garbage up to the next candidate
                 if not self._garbage:
                     self._garbage_time = self._time if self._time is not None else when
-                self._garbage.append(self._buf.pop(0))
+                cut = self._next_start()
+                self._garbage += self._buf[:cut]
+                del self._buf[:cut]
                 continue
             out.extend(self._take_garbage())
             out.append(result)
@@ -166,6 +168,13 @@ class StreamDecoder:
         return out
 
     # ------------------------------------------------------------------ hunting
+    def _next_start(self) -> int:
+        """Where the next possible frame start is (at least 1: the first byte is not one)."""
+        starts = [i for i in (self._buf.find(b"\xef", 1) if "ef01" in self.protocols else -1,
+                              self._buf.find(b"\xa5", 1) if "tpp" in self.protocols else -1)
+                  if i > 0]
+        return min(starts) if starts else len(self._buf)
+
     def _take_garbage(self) -> list[Frame]:
         if not self._garbage:
             return []

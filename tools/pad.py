@@ -23,6 +23,7 @@ frame on the line, decoded, to stderr.  Serial ports are opened exclusively.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -205,6 +206,18 @@ class _Out:
     def say(self, text: str) -> None:
         if self.console is not None:
             self.console.print(text)
+
+    def prompt(self, text: str) -> None:
+        """What the technician must do: on stdout for people; with --json on stderr (plain),
+        so a script's stdout stays one JSON object and the person still sees the step."""
+        if self.console is not None:
+            self.console.print(text)
+            return
+        from rich.text import Text
+        try:
+            print(Text.from_markup(text).plain, file=sys.stderr, flush=True)
+        except (OSError, ValueError):
+            pass
 
     def table(self, title: str, rows: list[tuple[str, Any]]) -> None:
         if self.console is None:
@@ -446,7 +459,7 @@ class KeyTest:
 def _keytest(pad: TactilePinPad, args: argparse.Namespace, out: _Out) -> int:
     layout = pad.layout()
     test = KeyTest(layout, presses=args.presses, bounce=args.bounce_ms / 1000)
-    out.say(f"[bold]Key test[/] on {pad.target}: press every key {args.presses} times "
+    out.prompt(f"[bold]Key test[/] on {pad.target}: press every key {args.presses} times "
             "(slowly), Cancel last - Cancel twice in a row ends the test "
             f"(or {args.timeout:g} s without a key). The pad names each key; no PIN is "
             "involved (explore mode).")
@@ -526,7 +539,7 @@ class _AudioTest:
         self.steps.append(step)
         for attempt in range(3):
             self.listener.drain()
-            self.out.say(f"[bold]{len(self.steps)}. {name}[/]: {question}"
+            self.out.prompt(f"[bold]{len(self.steps)}. {name}[/]: {question}"
                          + (" [dim](again)[/]" if attempt else ""))
             try:
                 action()
@@ -565,7 +578,7 @@ class _AudioTest:
     def wait_for(self, cls: type, name: str, question: str, prompt: Callable[[], None]) -> _Step:
         step = _Step(name, question)
         self.steps.append(step)
-        self.out.say(f"[bold]{len(self.steps)}. {name}[/]: {question}")
+        self.out.prompt(f"[bold]{len(self.steps)}. {name}[/]: {question}")
         self.listener.drain()
         try:
             prompt()
@@ -595,7 +608,7 @@ def _device_problem(exc: DeviceError) -> str:
 def _audiotest(pad: TactilePinPad, args: argparse.Namespace, out: _Out) -> int:
     info = pad.info()
     caps = info.capabilities
-    out.say(f"[bold]Audio test[/] on {pad.target}. Stand at the pad and answer each step on "
+    out.prompt(f"[bold]Audio test[/] on {pad.target}. Stand at the pad and answer each step on "
             "its keys: [bold]Enter[/] = yes, [bold]Clear[/] = play it again, [bold]Cancel[/] = "
             f"no (no key within {args.timeout:g} s counts as no answer).")
     with pad.listen() as listener:
