@@ -192,20 +192,23 @@ class Coach:
     """
 
     def __init__(self, announcer: Announcer, profile: Any, *, mode: str = "enroll",
-                 position: str | None = "right", on_step: Callable[[CoachStep], object] | None = None,
+                 position: str | None = "right",
+                 on_step: Callable[[CoachStep], object] | None = None,
                  max_retries: int | None = None, timeout: float | None = None,
                  pad: Any = None) -> None:
         if mode not in ("enroll", "verify", "identify"):
             raise ConfigurationError(f"coaching mode is enroll, verify or identify, not {mode!r}")
         if position not in _POSITION_IDS:
-            raise ConfigurationError(f"reader position is one of "
-                                     f"{', '.join(p for p in _POSITION_IDS if p)} or None, not {position!r}")
+            names = ", ".join(p for p in _POSITION_IDS if p)
+            raise ConfigurationError(f"reader position is one of {names} or None, "
+                                     f"not {position!r}")
         self.announcer = announcer
         self.profile = profile
         self.mode = mode
         self.position = position
         self.on_step = on_step
-        self.max_retries = int(max_retries if max_retries is not None else profile.fingerprint_attempts)
+        self.max_retries = int(profile.fingerprint_attempts if max_retries is None
+                               else max_retries)
         if self.max_retries < 1:
             raise ConfigurationError(f"max_retries must be 1 or more, not {max_retries!r}")
         self.timeout = float(timeout if timeout is not None else capture_timeout(profile))
@@ -221,6 +224,7 @@ class Coach:
         self._helper: _Helper | None = None
         self._reminder_at: float | None = None
         self._reminder_id: str | None = None
+        self._place_deadline = 0.0
 
     # -- lifecycle -----------------------------------------------------------------------
     def __enter__(self) -> "Coach":
@@ -244,7 +248,8 @@ class Coach:
         """Say where the reader is and what will happen; start the helper thread (Help /
         Cancel on the pad, the time-limit reminder) unless ``listen`` is False."""
         position = self.position_text()
-        where_id = "fingerprint.where_full" if self.profile.spatial == "full" else "fingerprint.where"
+        where_id = ("fingerprint.where_full" if self.profile.spatial == "full"
+                    else "fingerprint.where")
         with self._lock:
             self.announcer.say(where_id, position=position, haptic="attention")
             if self.mode == "enroll":
@@ -302,22 +307,30 @@ class Coach:
         with self._lock:
             self.announcer.teller(msgid, count, **values)
 
-    def _arm_reminder(self, waiting_for: str | None) -> None:
+    def _arm_reminder(self, waiting_for: str | None, deadline: float | None = None) -> None:
+        """Warn before the reader's limit for ``waiting_for`` ("place", "lift") runs out
+        (``deadline``: a monotonic time; default: the full limit from now); None disarms."""
         if waiting_for is None:
             self._reminder_at = None
             return
-        # warn before the limit runs out: 5 s before, or at half time for a short limit
+        now = time.monotonic()
+        if deadline is None:
+            deadline = now + self.timeout
+        if waiting_for == "place":
+            self._place_deadline = deadline
+        # 5 s before the limit, or at half time for a short one
         lead = min(5.0, self.timeout / 2)
         self._reminder_id = ("fingerprint.reminder.place" if waiting_for == "place"
                              else "fingerprint.reminder.lift")
-        self._reminder_at = time.monotonic() + self.timeout - lead
+        self._reminder_at = deadline - lead if deadline - lead > now else None
 
     def remind(self) -> CoachStep | None:
         """The time-limit warning (called by the helper thread when it is due)."""
         with self._lock:
-            msgid, self._reminder_at = self._reminder_id, None
-            if msgid is None:
-                return None
+            due, msgid = self._reminder_at, self._reminder_id
+            if due is None or msgid is None or time.monotonic() < due:
+                return None     # disarmed meanwhile (the finger came)
+            self._reminder_at = None
             return self._announce(f"{self._word()}-reminder", msgid, None, kind="result",
                                   queue=False, tone="warning", haptic="warning",
                                   values={"position": self.position_text()}
@@ -368,7 +381,8 @@ class Coach:
                 self.retries = 0
                 first = not any(s.status == f"{w}-place-finger" for s in self.steps)
                 self._announce(f"{w}-place-finger",
-                               "fingerprint.verify.place" if first else "fingerprint.verify.place_again",
+                               "fingerprint.verify.place" if first
+                               else "fingerprint.verify.place_again",
                                "place", tone="attention", haptic="attention", event=event)
                 return
             self._stage = (event.stage, event.stages)
@@ -403,7 +417,8 @@ class Coach:
             self._stage = (event.stage, event.stages)
             last = event.stage >= event.stages
             self._announce("enroll-stage-passed",
-                           "fingerprint.enroll.last_passed" if last else "fingerprint.enroll.stage_passed",
+                           "fingerprint.enroll.last_passed" if last
+                           else "fingerprint.enroll.stage_passed",
                            "wait", kind="result", queue=False, haptic="key", event=event,
                            stage=event.stage, stages=event.stages,
                            values={} if last else {"ordinal": ordinal_words(event.stage, lang)})
@@ -418,7 +433,8 @@ class Coach:
                 self._teller("fingerprint.teller.stored", slot=event.slot)
         elif isinstance(event, Matched):
             self._arm_reminder(None)
-            msgid = "fingerprint.identify.match" if self.mode == "identify" else "fingerprint.verify.match"
+            msgid = ("fingerprint.identify.match" if self.mode == "identify"
+                     else "fingerprint.verify.match")
             self._announce("verify-match", msgid, None, kind="result", queue=False,
                            tone="success", haptic="done", event=event, final=True, ok=True)
             self._teller("fingerprint.teller.match", score=event.score)
@@ -456,6 +472,8 @@ class Coach:
                 f"0x{event.code:02X}, {reason}). Ask the customer to clean and dry the finger, "
                 "clean the sensor window, or use another finger or a fallback.",
                 code=event.code, retries=self.retries)
+        # the reader's limit for this capture still runs from its PlaceFinger
+        self._arm_reminder("place", self._place_deadline)
         self._announce(f"{w}-{suffix}", msgid, "retry", queue=False, tone="error",
                        haptic="error", event=event, reason=reason, code=event.code,
                        stage=stage, stages=stages)
@@ -479,7 +497,8 @@ class Coach:
         if isinstance(exc, FingerTimeoutError):
             lift = exc.waiting_for == "lift"
             step = self._announce(f"{w}-failed",
-                                  "fingerprint.timeout.lift" if lift else "fingerprint.timeout.place",
+                                  "fingerprint.timeout.lift" if lift
+                                  else "fingerprint.timeout.place",
                                   None, kind="result", queue=False, tone="error", haptic="error",
                                   event=exc, reason="not-lifted" if lift else "no-finger",
                                   final=True)
@@ -488,7 +507,8 @@ class Coach:
                                   kind="result", queue=False, tone="error", haptic="error",
                                   event=exc, final=True)
         elif isinstance(exc, (CaptureError, MergeError)):
-            msgid = "fingerprint.enroll.failed" if self.mode == "enroll" else "fingerprint.verify.failed"
+            msgid = ("fingerprint.enroll.failed" if self.mode == "enroll"
+                     else "fingerprint.verify.failed")
             step = self._announce(f"{w}-failed", msgid, None, kind="result", queue=False,
                                   tone="error", haptic="error", event=exc, code=exc.code,
                                   reason="finger-moved" if isinstance(exc, MergeError)
@@ -970,7 +990,8 @@ class TermsReader:
 
 
 # -- the flows behind Guide.enroll_finger / verify_finger / identify_finger / read_terms ----------
-def run_coached(guide: Any, reader: Any, mode: str, *, on_event: Callable[[CoachStep], object] | None,
+def run_coached(guide: Any, reader: Any, mode: str, *,
+                on_event: Callable[[CoachStep], object] | None,
                 timeout: float | None, max_retries: int | None, listen: bool, stages: int = 0,
                 **call: Any) -> Any:
     """One coached reader flow for ``guide``'s customer: ``mode`` "enroll" (``call``: captures,
