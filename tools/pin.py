@@ -170,8 +170,10 @@ def _guided(pad: Any, args: argparse.Namespace, console: Any) -> Any:
         def write(line: str) -> None:
             print(line, file=sys.stderr, flush=True)
     guide = Guide(pad, lang=args.lang, profile=args.profile or "standard", teller=write)
+    # the pad says the result by itself after we leave: no need to wait for its words here
     options: dict[str, Any] = dict(pan=args.pan, min_len=args.min_len, max_len=args.max_len,
-                                   block_format=args.block_format, time_limit=args.time_limit)
+                                   block_format=args.block_format, time_limit=args.time_limit,
+                                   wait_result=False)
     if args.change:
         return guide.pin_change(max_mismatches=args.mismatches, **options).run()
     return guide.pin_entry(**options).run()

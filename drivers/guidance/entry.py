@@ -121,6 +121,10 @@ class GuidedPinEntry:
     :class:`~drivers.pinpad.PinEntrySession`: in a ``with`` block, iterating over the pad's
     events (the same events, nothing added, nothing secret), or polling :meth:`next_event`.
 
+    Leaving the ``with`` block waits until the result has been said (bounded; a key press
+    ends the wait), so the teller's next step does not cut it off; ``wait_result=False``
+    leaves at once (the pad goes on speaking by itself).
+
     Afterwards: ``status`` ("ok", "cancelled", "timeout", "mismatch" or "error"),
     ``completion``, ``digits``, ``pin_block``, ``ksn``, ``format``, ``result``, ``matched``
     (PIN change: the two entries matched), ``mismatches``, ``speech_failed``.
@@ -130,7 +134,8 @@ class GuidedPinEntry:
                  min_len: int = 4, max_len: int = 12, block_format: str = "iso4",
                  key_slot: int = 0, auto_end: bool = False, time_limit: int | None = None,
                  max_mismatches: int = 3, prompt: int | str | None = None,
-                 prompt_args: Sequence[int] = (), instructions: bool = True) -> None:
+                 prompt_args: Sequence[int] = (), instructions: bool = True,
+                 wait_result: bool = True) -> None:
         self.guide = guide
         self.pad = guide.pad
         self.announcer = guide.announcer
@@ -144,6 +149,7 @@ class GuidedPinEntry:
                                      f"{self.time_limit}")
         self.max_mismatches = int(max_mismatches)
         self.instructions = bool(instructions)
+        self.wait_result = bool(wait_result)
         if prompt is None:
             if self.change:
                 prompt, prompt_args = PromptId.ENTER_NEW_PIN, ()
@@ -175,6 +181,8 @@ class GuidedPinEntry:
         self._after_pad_speech: int | None = None   # a count to say when the pad's words end
         self._last_prompt: tuple[int, tuple[int, ...]] | None = None
         self._failures_seen = 0
+        self._result_ids: list[int] = []
+        self._result_text = ""
 
     def __repr__(self) -> str:
         kind = "change" if self.change else "entry"
@@ -267,6 +275,8 @@ class GuidedPinEntry:
                     self.session.__exit__(exc_type, exc, tb)
             finally:
                 self._leave_entry()
+        if exc_type is None and self.wait_result:
+            self._wait_result()
 
     def _leave_entry(self) -> None:
         guard, self._guard = self._guard, None
@@ -661,7 +671,34 @@ class GuidedPinEntry:
 
     def _say_after(self, msgid: str, **values: Any) -> None:
         """Free text in IDLE, queued after the pad's own closing prompt."""
+        ids = self.guide.pad_channel.utterances
+        before = len(ids)
         try:
-            self.announcer.say(msgid, queue=True, **values)
+            item = self.announcer.say(msgid, queue=True, **values)
         except TactileError as exc:
             _log.warning("guidance could not say the result: %s", exc)
+            return
+        self._result_ids = list(ids[before:])
+        self._result_text = item.text
+
+    def _wait_result(self) -> None:
+        """Leaving the ``with`` block waits (bounded) until the result has been said, or the
+        customer pressed a key: the teller's next step would otherwise cut it off."""
+        ids, self._result_ids = self._result_ids, []
+        if not ids or self.pad.state in _ENTRY_STATES:
+            return
+        seconds = (len(self._result_text) + 60) / _SLOWEST_CPS[self.lang] * 100 / \
+            max(50, self.profile.rate) + 3.0
+        try:
+            with self.pad.listen() as listener:
+                if not self.pad.status().speaking:
+                    return
+                deadline = time.monotonic() + seconds
+                while (left := deadline - time.monotonic()) > 0:
+                    event = listener.next(min(left, 0.25))
+                    if isinstance(event, SpeechEnded) and event.utterance == ids[-1]:
+                        return
+                    if pressed_key(event) is not None:
+                        return   # the customer acts: no more waiting for words
+        except TactileError as exc:
+            _log.debug("not waiting for the result to be said: %s", exc)

@@ -187,24 +187,26 @@ class Guide:
     def pin_entry(self, *, pan: str | None = None, min_len: int = 4, max_len: int = 12,
                   block_format: str = "iso4", key_slot: int = 0, auto_end: bool = False,
                   time_limit: int | None = None, prompt: Any = None,
-                  prompt_args: Sequence[int] = (), instructions: bool = True) -> Any:
+                  prompt_args: Sequence[int] = (), instructions: bool = True,
+                  wait_result: bool = True) -> Any:
         """A guided PIN entry (:class:`~drivers.guidance.entry.GuidedPinEntry`): instructions
         in words first, then the pad's fixed prompts with this profile's feedback, then the
         result in words.  Use it like ``pad.pin_entry``: ``with guide.pin_entry(pan=...) as
         entry: for event in entry: ...``; then ``entry.status`` / ``pin_block`` / ``ksn``.
         ``time_limit``: seconds per key (default: the profile's); ``instructions=False``
-        skips the spoken instructions (a customer who just heard them)."""
+        skips the spoken instructions (a customer who just heard them); leaving the ``with``
+        block waits until the result has been said unless ``wait_result=False``."""
         from drivers.guidance.entry import GuidedPinEntry
 
         return GuidedPinEntry(self, pan=pan, min_len=min_len, max_len=max_len,
                               block_format=block_format, key_slot=key_slot, auto_end=auto_end,
                               time_limit=time_limit, prompt=prompt, prompt_args=prompt_args,
-                              instructions=instructions)
+                              instructions=instructions, wait_result=wait_result)
 
     def pin_change(self, *, pan: str | None = None, min_len: int = 4, max_len: int = 12,
                    block_format: str = "iso4", key_slot: int = 0, auto_end: bool = False,
                    time_limit: int | None = None, max_mismatches: int = 3,
-                   instructions: bool = True) -> Any:
+                   instructions: bool = True, wait_result: bool = True) -> Any:
         """A guided PIN change: the new PIN twice, compared inside the pad; at most
         ``max_mismatches`` mismatches (then ``status`` "mismatch").  ``matched`` is True when
         the pad holds the new PIN (its PIN block is in ``pin_block``)."""
@@ -213,7 +215,7 @@ class Guide:
         return GuidedPinEntry(self, change=True, pan=pan, min_len=min_len, max_len=max_len,
                               block_format=block_format, key_slot=key_slot, auto_end=auto_end,
                               time_limit=time_limit, max_mismatches=max_mismatches,
-                              instructions=instructions)
+                              instructions=instructions, wait_result=wait_result)
 
 
     # -- fingerprint coaching and terms (drivers/guidance/coaching.py) --------------------------
