@@ -182,6 +182,7 @@ class GuidedPinEntry:
         self._last_prompt: tuple[int, tuple[int, ...]] | None = None
         self._failures_seen = 0
         self._result_ids: list[int] = []
+        self._restore: tuple[int, int] | None = None
         self._result_text = ""
 
     def __repr__(self) -> str:
@@ -275,6 +276,8 @@ class GuidedPinEntry:
                     self.session.__exit__(exc_type, exc, tb)
             finally:
                 self._leave_entry()
+                if self._restore is not None and self.pad.connected:
+                    self._restore_speech_settings()
         if exc_type is None and self.wait_result:
             self._wait_result()
 
@@ -344,12 +347,14 @@ class GuidedPinEntry:
 
     def set_volume(self, volume: int) -> None:
         """Volume 1..1000; during the entry the customer hears the last prompt again at it."""
+        self._restore = None   # the teller's choice stays
         self.guide.set_volume(volume)
         if self.running:
             self._hear_setting()
 
     def set_rate(self, rate: int) -> None:
         """Speech rate 50..200 %; during the entry the last prompt is said again at it."""
+        self._restore = None
         self.guide.set_rate(rate)
         if self.running:
             self._hear_setting()
@@ -487,15 +492,30 @@ class GuidedPinEntry:
             _log.warning("could not stop the instructions: %s", exc)
 
     def _apply_speech_settings(self) -> None:
-        """The pad's own prompts follow the profile's rate and volume (elderly: slower)."""
+        """The pad's own prompts follow the profile's rate and volume (elderly: slower) for
+        this entry; the pad's settings are put back when it ends (they persist on the pad,
+        and the next customer starts afresh), unless the teller changed them meanwhile."""
         p = self.profile
+        if p.rate == 100 and not p.volume:
+            return
         try:
+            before = self.pad.status()
             if p.rate != 100:
                 self.announcer.set_rate(p.rate)
             if p.volume:
                 self.announcer.set_volume(p.volume)
+            self._restore = (int(before.volume), int(before.rate))
         except TactileError as exc:
             _log.warning("could not set the pad's speech rate / volume: %s", exc)
+
+    def _restore_speech_settings(self) -> None:
+        restore, self._restore = self._restore, None
+        if restore is None:
+            return
+        try:
+            self.pad.set_volume(*restore)
+        except TactileError as exc:
+            _log.warning("could not restore the pad's speech rate / volume: %s", exc)
 
     # -- during the entry: reactions to the pad's events -------------------------------------------
     def _in_entry(self) -> bool:
@@ -660,6 +680,7 @@ class GuidedPinEntry:
             self._pad_said(_CLOSING[completion])
         self._cue("done" if self.status in ("ok", "cancelled") else "error")
         self._leave_entry()
+        self._restore_speech_settings()
         self.announcer.teller("entry.teller.change_result" if self.change else
                               "entry.teller.result", event.digits,
                               status=self.announcer.text(f"entry.status.{self.status}"))

@@ -129,6 +129,7 @@ def test_elderly_hears_the_instructions_twice_and_slower(quiet):
         assert [t for t in rig.said() if "digits entered" in t] == ["1 digits entered.",
                                                                     "2 digits entered."]
         assert all(e["large"] for e in rig.perceived if e["event"] == "display")
+        assert rig.pad.status().rate == 100        # the pad's own setting is back afterwards
 
 
 def test_standard_profile_gives_the_uniform_key_tone_and_no_count(quiet):
