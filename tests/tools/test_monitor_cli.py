@@ -208,3 +208,29 @@ def _read_json_line(proc, timeout: float = 20.0) -> dict:
     finally:
         sel.close()
     return json.loads(buf)
+
+
+def test_monitor_in_process_with_a_duration(tmp_path, capsys):
+    import threading
+
+    runner = new_fp_runner("r503")
+    tap = tmp_path / "tap"
+    codes = []
+    try:
+        device = runner.serve_pty(str(tmp_path / "fp"))
+        thread = threading.Thread(target=lambda: codes.append(main(
+            ["monitor", f"pty:{tap}", device, "--duration", "1.5"])))
+        thread.start()
+        deadline = time.monotonic() + 5
+        while not tap.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        with FingerprintReader.open(str(tap)) as reader:
+            assert reader.template_count() == 0
+        thread.join(10)
+    finally:
+        runner.stop()
+    assert codes == [0]
+    out = capsys.readouterr().out
+    assert "host>dev  EF01  TemplateNum  [ok]" in out
+    assert "dev>host  EF01  reply to TemplateNum code=0x00" in out and "count=0" in out
+    assert "Stopped (duration)" in out and not tap.exists()
