@@ -61,6 +61,10 @@ FAULTS: dict[str, str] = {
     "corrupt-in": "corrupt-in N: flip one bit in each of the next N bytes the host sends",
     "split": "split [MILLISECONDS]: deliver device bytes one at a time with a gap (default 2 ms)",
     "stall": "stall SECONDS: the device says nothing for that long (its output is held back)",
+    "duplicate": "duplicate N: send each of the next N frames (device writes) twice",
+    "truncate": "truncate N: cut each of the next N frames the device sends to its first half",
+    "reset-in": "reset-in: power-cycle the device when the host's next bytes arrive (they are lost)",
+    "unplug-in": "unplug-in: unplug the device when the host's next bytes arrive (they are lost)",
     "clear": "clear: end every fault",
 }
 
@@ -139,6 +143,9 @@ class DeviceRunner:
         self._split_gap: float | None = None
         self._split_next = 0.0
         self._stall_until: float | None = None
+        self._dup_out = 0
+        self._trunc_out = 0
+        self._on_host_bytes: str | None = None   # "reset" | "unplug": fires at the next write
 
         # events
         self._subscribers: list[Callable[[dict[str, Any]], None]] = []
@@ -390,6 +397,15 @@ class DeviceRunner:
         with self._lock:
             if self._link is not link:
                 raise TransportError(f"{link.description} is no longer attached")
+            if self._on_host_bytes is not None and data:
+                action, self._on_host_bytes = self._on_host_bytes, None
+                # the request reaches a device that loses power at that moment: it is lost
+                if action == "reset":
+                    self._power_cycle(["power-cycle"])
+                else:
+                    self._unplug(["unplug"])
+                self._emit("fault", fault=f"{action}-in", fired=True)
+                return
             if self._drop_in:
                 cut = min(self._drop_in, len(data))
                 self._drop_in -= cut
@@ -440,6 +456,12 @@ class DeviceRunner:
             corrupted = self._flip_bits(bytes(data), self._corrupt_out)
             self._corrupt_out -= min(self._corrupt_out, len(data))
             data = bytearray(corrupted)
+        if self._trunc_out and data:
+            self._trunc_out -= 1
+            del data[max(1, len(data) // 2):]
+        if self._dup_out and data:
+            self._dup_out -= 1
+            data = data + data
         self._queue_out(bytes(data))
 
     def _flip_bits(self, data: bytes, count: int) -> bytes:
@@ -576,6 +598,8 @@ class DeviceRunner:
             if args:
                 return {"ok": False, "error": "fault clear takes no argument"}
             self._drop_out = self._corrupt_out = self._drop_in = self._corrupt_in = 0
+            self._dup_out = self._trunc_out = 0
+            self._on_host_bytes = None
             self._split_gap = None
             self._stall_until = None
             return {"ok": True, "command": "fault", "fault": "clear"}
@@ -586,6 +610,11 @@ class DeviceRunner:
                 if args else _SPLIT_GAP * 1000
             self._split_gap = gap_ms / 1000.0
             return {"ok": True, "command": "fault", "fault": "split", "gap_ms": gap_ms}
+        if name in ("reset-in", "unplug-in"):
+            if args:
+                return {"ok": False, "error": f"usage: fault {FAULTS[name]}"}
+            self._on_host_bytes = name[:-3]
+            return {"ok": True, "command": "fault", "fault": name}
         if len(args) != 1:
             return {"ok": False, "error": f"usage: fault {FAULTS[name]}"}
         if name == "stall":
@@ -603,6 +632,10 @@ class DeviceRunner:
             self._drop_in += count
         elif name == "corrupt-in":
             self._corrupt_in += count
+        elif name == "duplicate":
+            self._dup_out += count
+        elif name == "truncate":
+            self._trunc_out += count
         return {"ok": True, "command": "fault", "fault": name, "count": count}
 
     def _active_faults(self) -> dict[str, Any]:
@@ -615,6 +648,12 @@ class DeviceRunner:
             active["drop-in"] = self._drop_in
         if self._corrupt_in:
             active["corrupt-in"] = self._corrupt_in
+        if self._dup_out:
+            active["duplicate"] = self._dup_out
+        if self._trunc_out:
+            active["truncate"] = self._trunc_out
+        if self._on_host_bytes is not None:
+            active[f"{self._on_host_bytes}-in"] = True
         if self._split_gap is not None:
             active["split_ms"] = self._split_gap * 1000
         if self._stall_until is not None:

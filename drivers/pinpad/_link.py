@@ -39,6 +39,7 @@ from protocol.tpp import (
     Resynchronised,
     Role,
     TppConnection,
+    UnexpectedResponse,
     describe,
 )
 from protocol.tpp import messages as m
@@ -212,6 +213,15 @@ class _Link:
         while True:
             try:
                 ev = self.conn.next_event()
+            except UnexpectedResponse as exc:
+                # a stale frame from an earlier session (a retransmission still on the line
+                # after a reconnect, a reply held up by a stalled link) or another program on
+                # the port: it answers nothing, so it must not end a running session either
+                self.protocol_errors += 1
+                _log.warning("PIN pad %s: %s (dropped: a stale reply from an earlier session, "
+                             "or another program using the port)", self.transport.description,
+                             exc)
+                continue
             except RemoteProtocolError as exc:
                 # the connection stays usable; the frame is dropped.  A pad breaking the state
                 # table (e.g. naming a digit key during PIN entry) is reported to the session.

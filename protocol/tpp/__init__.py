@@ -100,6 +100,7 @@ from protocol.tpp.connection import (
     Resynchronised,
     Role,
     TppConnection,
+    UnexpectedResponse,
     TppEvent,
     Trigger,
     check_request,
@@ -156,7 +157,7 @@ __all__ = [
     "FRAME", "MESSAGE_FRAME", "PAYLOADS", "BadMessageError", "build_frame", "crc8", "crc16",
     "decode_message", "encode_message",
     "Role", "NeedData", "NEED_DATA", "TppConnection", "TppEvent", "LinkEvent",
-    "Resynchronised", "DeliveryFailed", "RequestTimedOut", "LateResponse",
+    "Resynchronised", "DeliveryFailed", "RequestTimedOut", "LateResponse", "UnexpectedResponse",
     "Trigger", "TRANSITIONS", "ALLOWED", "REPORTED", "check_request", "negotiate_version",
     "trigger_of", "describe",
 ]

@@ -58,6 +58,7 @@ __all__ = [
     "DeliveryFailed",
     "RequestTimedOut",
     "LateResponse",
+    "UnexpectedResponse",
     "LinkEvent",
     "TppEvent",
     "TppConnection",
@@ -138,6 +139,16 @@ class LateResponse:
 
     request_seq: int
     message: m.Response
+
+
+class UnexpectedResponse(RemoteProtocolError):
+    """A response to a request seq this host has no record of (never sent by this session, or
+    long expired): a stale frame still on the line from an earlier session, or another
+    program on the same port.  It never answers anything; ``request_seq`` is its REF."""
+
+    def __init__(self, message: str, request_seq: int) -> None:
+        super().__init__(message)
+        self.request_seq = request_seq
 
 
 LinkEvent = Union[Resynchronised, DeliveryFailed, RequestTimedOut, LateResponse]
@@ -737,8 +748,8 @@ class TppConnection:
                 if ref in self._expired:
                     self._events.append(LateResponse(ref, message))
                 else:
-                    self._events.append(RemoteProtocolError(
-                        f"the pad answered request seq {ref}, which is not pending"))
+                    self._events.append(UnexpectedResponse(
+                        f"the pad answered request seq {ref}, which is not pending", ref))
                 return
             if p.request_type | 0x40 != type_byte:
                 self._events.append(RemoteProtocolError(
