@@ -998,6 +998,14 @@ def run_coached(guide: Any, reader: Any, mode: str, *,
     slot, check_duplicate, overwrite), "verify" (template, attempts) or "identify" (attempts,
     start, count).  A reader error is announced (its result in words) and re-raised; Cancel on
     the pad raises :class:`FingerprintCancelled`."""
+    # refuse bad arguments before anything is said to the customer
+    if mode == "enroll" and (not isinstance(call.get("captures"), int)
+                             or isinstance(call.get("captures"), bool) or call["captures"] < 2):
+        raise ConfigurationError(f"an enrollment needs at least 2 captures, not "
+                                 f"{call.get('captures')!r}")
+    if mode != "enroll" and (not isinstance(call.get("attempts"), int)
+                             or isinstance(call.get("attempts"), bool) or call["attempts"] < 1):
+        raise ConfigurationError(f"attempts must be 1 or more, not {call.get('attempts')!r}")
     coach = Coach(guide.announcer, guide.profile, mode=mode, position=guide.reader_position,
                   on_step=on_event, max_retries=max_retries, timeout=timeout, pad=guide.pad)
     flow = {"enroll": reader.enroll, "verify": reader.verify, "identify": reader.identify}[mode]

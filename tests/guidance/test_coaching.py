@@ -192,6 +192,24 @@ def test_residue_on_the_window_is_coached_wipe_and_place_again():
         assert "old print on the glass" in retry.text and "wipe the window" in retry.text
 
 
+def test_a_reader_unplugged_mid_verify_is_verify_disconnected():
+    from protocol.errors import TransportError
+
+    with counter("zh-CN", "standard") as c:
+        def unplug(step):
+            if step.status == "verify-place-finger":
+                assert c.fp_sim.command("unplug")["ok"]
+
+        customer = c.customer(place_on_place=False, also=unplug)
+        with pytest.raises(TransportError):
+            c.guide.verify_finger(c.reader, bytes(512), on_event=customer)
+        last = customer.steps[-1]
+        assert (last.status, last.msgid, last.final) == \
+            ("verify-disconnected", "fingerprint.reader_fault", True)
+        assert "指纹仪现在出了故障" in last.text and last.text in c.said()
+        assert "unplugged" in c.guide.feed.lines[-1]        # the teller sees why
+
+
 # -- time limits, Help, Cancel ---------------------------------------------------------------
 def test_no_finger_warns_before_the_limit_then_times_out():
     with counter("en", "blind") as c:
@@ -326,6 +344,15 @@ def test_bad_configuration_is_refused():
         Coach(announcer, profile("standard"), mode="swipe")
     with pytest.raises(ConfigurationError, match="max_retries"):
         Coach(announcer, profile("standard"), max_retries=0)
+
+
+def test_bad_arguments_are_refused_before_anything_is_said():
+    with counter("en", "standard") as c:
+        with pytest.raises(ConfigurationError, match="at least 2 captures"):
+            c.guide.enroll_finger(c.reader, captures=1)
+        with pytest.raises(ConfigurationError, match="attempts"):
+            c.guide.verify_finger(c.reader, 0, attempts=0)
+        assert c.guide.transcript.items == []
 
 
 def test_every_retry_code_has_a_reason_and_a_remedy_in_both_languages():
