@@ -87,6 +87,9 @@ def test_no_template_image_or_pin_in_the_database_logs_or_exports(counter, confi
         assert not found, f"template bytes in the {where}"
         found = [w for w in image_windows if w in data]
         assert not found, f"image bytes in the {where}"
+        text = data.decode("utf-8", "replace").lower().replace(" ", "")
+        found = [w for w in template_windows if w.hex() in text]
+        assert not found, f"template bytes in hex in the {where}"      # e.g. a debug hex dump
         assert pin.encode() not in data, f"the PIN in the {where}"
         assert pin.encode("utf-16-le") not in data, f"the PIN in the {where}"
     # the sealed template is kept, and it is the template, under AES-GCM
