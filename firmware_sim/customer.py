@@ -17,7 +17,8 @@ told it what to do, in words (or patterns) it can perceive::
 A rule's ``match`` is a text (found anywhere in what was perceived), a compiled regular
 expression, or a callable taking the perceived :class:`Perception`.  Rules fire once unless
 ``repeat=True``; each action is a control line for the pad simulator, ``fingerprint: LINE`` for
-the fingerprint simulator, ``wait SECONDS``, or a callable.
+the fingerprint simulator, ``wait SECONDS``, or a callable (called when the moment comes; it
+may return an action line, or a list of them, to do then).
 """
 
 from __future__ import annotations
@@ -79,11 +80,13 @@ class VirtualCustomer:
 
     ``pad``: the pad simulator's :class:`~firmware_sim.runner.DeviceRunner`; ``fingerprint``:
     the fingerprint module's runner, if the scene has one; ``senses``: a subset of
-    :data:`SENSES`; ``reaction``: seconds between perceiving and acting (and between actions).
+    :data:`SENSES`; ``reaction``: seconds between perceiving and acting (and between actions);
+    ``on_action``: called with each action line just before it is done (a demo's narration).
     """
 
     def __init__(self, pad: Any, *, fingerprint: Any = None,
-                 senses: Iterable[str] = SENSES, reaction: float = 0.05) -> None:
+                 senses: Iterable[str] = SENSES, reaction: float = 0.05,
+                 on_action: Callable[[str], object] | None = None) -> None:
         senses = frozenset(senses)
         if not senses or senses - SENSES:
             raise ConfigurationError(f"senses are a non-empty subset of {sorted(SENSES)}, "
@@ -92,6 +95,7 @@ class VirtualCustomer:
         self.fingerprint = fingerprint
         self.senses = senses
         self.reaction = reaction
+        self.on_action = on_action
         self.perceived: list[Perception] = []
         self.actions_done: list[str] = []
         self.errors: list[str] = []
@@ -218,8 +222,12 @@ class VirtualCustomer:
 
     def _act(self, action: Any) -> None:
         if callable(action):
-            action()
-            self.actions_done.append(getattr(action, "__name__", "callable"))
+            # a decision made when the moment comes: it may return the action line(s) to do
+            chosen = action()
+            if chosen is None:
+                self.actions_done.append(getattr(action, "__name__", "callable"))
+            for line in [chosen] if isinstance(chosen, str) else (chosen or ()):
+                self._act(line)
             return
         words = action.split()
         if words[0] == "wait":
@@ -229,6 +237,8 @@ class VirtualCustomer:
             target, line = self.fingerprint, action.split(":", 1)[1].strip()
         else:
             target, line = self.pad, action
+        if self.on_action is not None:
+            self.on_action(action)
         reply = target.command(line)
         self.actions_done.append(action)
         if not reply.get("ok", False):

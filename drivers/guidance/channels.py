@@ -53,9 +53,11 @@ __all__ = [
 _log = logging.getLogger("drivers.guidance")
 
 #: named vibration patterns (ms on, off, on, ...): distinct by rhythm, so a deaf customer can
-#: tell them apart without looking; "key" is the one identical pulse every digit key gets
+#: tell them apart without looking; "accepted" is the one identical pulse the guidance gives
+#: every digit key during PIN entry (longer than the pad's own 30 ms key pulse, "key")
 HAPTIC_PATTERNS: dict[str, tuple[int, ...]] = {
     "key": (30,),
+    "accepted": (50,),
     "error": (400,),
     "warning": (120, 80, 120, 80, 120),
     "done": (60, 60, 60),

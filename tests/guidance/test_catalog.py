@@ -156,8 +156,11 @@ def test_plural_selection_follows_each_language():
 
 
 @pytest.mark.parametrize("n, en, zh", [(0, "zero", "零"), (4, "four", "四"), (10, "ten", "十"),
-                                       (12, "twelve", "十二"), (21, "2 1", "二十一"),
-                                       (100, "1 0 0", "一 零 零")])
+                                       (12, "twelve", "十二"), (21, "twenty-one", "二十一"),
+                                       (30, "thirty", "三十"), (100, "one hundred", "一百"),
+                                       (105, "one hundred and five", "一百零五"),
+                                       (600, "six hundred", "六百"), (1010, "1 0 1 0", "一千零一十"),
+                                       (12345, "1 2 3 4 5", "一 二 三 四 五")])
 def test_number_words(n, en, zh):
     assert number_words(n, "en") == en
     assert number_words(n, "zh-CN") == zh
