@@ -105,6 +105,17 @@ RETRY_REASONS: dict[int, tuple[str, str, str]] = {
     0x0A: ("finger-moved", "retry-scan", "fingerprint.retry.finger_moved"),
 }
 _OTHER_RETRY = ("unusable", "retry-scan", "fingerprint.retry.other")
+#: reason -> its short name for the teller's screen
+_REASON_IDS = {
+    "capture-failed": "fingerprint.reason.capture_failed",
+    "too-dry": "fingerprint.reason.too_dry",
+    "too-wet": "fingerprint.reason.too_wet",
+    "unclear": "fingerprint.reason.unclear",
+    "too-few-features": "fingerprint.reason.too_few_features",
+    "residue": "fingerprint.reason.residue",
+    "finger-moved": "fingerprint.reason.finger_moved",
+    "unusable": "fingerprint.reason.unusable",
+}
 
 _POSITION_IDS = {
     "right": "fingerprint.position.right",
@@ -477,8 +488,8 @@ class Coach:
         self._announce(f"{w}-{suffix}", msgid, "retry", queue=False, tone="error",
                        haptic="error", event=event, reason=reason, code=event.code,
                        stage=stage, stages=stages)
-        self._teller("fingerprint.teller.retry", reason=reason, code=f"{event.code:02X}",
-                     tries=self.retries)
+        self._teller("fingerprint.teller.retry", reason=self.announcer.text(_REASON_IDS[reason]),
+                     code=f"{event.code:02X}", tries=self.retries)
 
     # -- errors --------------------------------------------------------------------------
     def failed(self, exc: BaseException) -> CoachStep | None:

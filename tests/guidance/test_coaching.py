@@ -76,7 +76,9 @@ def test_blind_enrollment_with_one_coached_retry(lang):
         # and onto the teller's feed, with the module's code of the retry
         lines = c.guide.feed.lines
         assert f"[guide] {retry.text}" in lines
-        assert any(line.startswith("[teller]") and "06" in line for line in lines)
+        teller_reason = {"en": "image too light or smudged", "zh-CN": "图像太淡或模糊"}[lang]
+        assert any(line.startswith("[teller]") and "06" in line and teller_reason in line
+                   for line in lines)
 
 
 def test_a_finger_placed_early_does_not_wait_for_speech():
@@ -358,8 +360,11 @@ def test_bad_arguments_are_refused_before_anything_is_said():
 def test_every_retry_code_has_a_reason_and_a_remedy_in_both_languages():
     from drivers.guidance import messages
 
+    from drivers.guidance.coaching import _REASON_IDS
+
     for code, (reason, suffix, msgid) in RETRY_REASONS.items():
         assert suffix in ("retry-scan", "finger-not-centered", "remove-and-retry")
+        assert reason in _REASON_IDS                       # a short name for the teller
         for lang in ("en", "zh-CN"):
             text = messages(lang).text(msgid)
             # two sentences at least: what went wrong, then what to do
