@@ -148,6 +148,9 @@ class GuidedPinEntry:
             raise ConfigurationError(f"time_limit is 10..600 s (the pad's range), not "
                                      f"{self.time_limit}")
         self.max_mismatches = int(max_mismatches)
+        if not 1 <= self.max_mismatches <= 9:
+            raise ConfigurationError(f"max_mismatches is 1..9 (the pad's range), not "
+                                     f"{self.max_mismatches}")
         self.instructions = bool(instructions)
         self.wait_result = bool(wait_result)
         if prompt is None:

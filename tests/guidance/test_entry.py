@@ -316,6 +316,10 @@ def test_bad_arguments_fail_before_anything_is_said():
             rig.guide.pin_entry(pan=PAN, min_len=7, max_len=5)
         with pytest.raises(ConfigurationError):
             rig.guide.pin_entry(pan=PAN, time_limit=5)
+        with pytest.raises(ConfigurationError):
+            rig.guide.pin_change(pan=PAN, max_mismatches=0)
+        with pytest.raises(ConfigurationError):
+            rig.guide.pin_entry(pan="12ab")
         assert rig.said() == []
 
 
