@@ -975,7 +975,7 @@ class TermsReader:
                 continue
             idle_since, warned = now, False
             if key == "cancel":
-                a.say("fingerprint.terms.cancelled", haptic="error")
+                a.say("fingerprint.terms.shown_cancelled", haptic="error")
                 a.teller("fingerprint.terms.teller_cancelled", part=max(index + 1, 0), parts=n)
                 return self._result("cancelled", "shown", n, reached)
             if key == "enter":

@@ -219,7 +219,7 @@ def test_deaf_customer_cancels_on_a_page():
                  "press enter")
         result = c.guide.read_terms(ZH_TERMS)
         assert (result.outcome, result.mode) == ("cancelled", "shown")
-        assert c.shown()[-1] == "朗读已经停止。"
+        assert c.shown()[-1] == "您已经停止阅读条款。"
 
 
 def test_empty_terms_are_refused():
