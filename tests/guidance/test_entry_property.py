@@ -10,6 +10,10 @@ pad's customer-perceivable events (say, say-stopped, display, tone, haptic, audi
 ids, durations, patterns, channels, in order), the teller's feed and the events the teller
 application iterates must be identical between the two runs.  The PIN typed also appears in
 none of them.
+
+A PIN change compares its two entries inside the pad, so there the outcome may depend on
+whether they are equal, and on nothing else: the second run relabels every digit through a
+random permutation of 0-9 (equal entries stay equal, different ones stay different).
 """
 
 from __future__ import annotations
@@ -29,10 +33,10 @@ PROFILES = ("blind", "low-vision", "deaf", "elderly", "standard")
 
 
 def run(profile: str, lang: str, min_len: int, max_len: int, classes: list[str],
-        digits: list[int]) -> dict:
-    """One guided entry; returns everything perceived and shown, in order."""
+        digits: list[int], change: bool = False) -> dict:
+    """One guided entry (or change); returns everything perceived and shown, in order."""
     with EntryRig(lang=lang, profile=profile) as rig:
-        rig.start(min_len=min_len, max_len=max_len)
+        rig.start(change=change, min_len=min_len, max_len=max_len)
         typed = iter(digits)
         for cls in classes:
             if not rig.entry.running:
@@ -65,3 +69,23 @@ def test_what_is_perceived_depends_only_on_key_classes(data, profile, lang, min_
         if len(typed) >= 4:
             text = json.dumps(result, ensure_ascii=False)
             assert "".join(map(str, typed)) not in text
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(profile=st.sampled_from(PROFILES), lang=st.sampled_from(["en", "zh-CN"]),
+       pin=st.lists(st.integers(0, 9), min_size=4, max_size=4),
+       slip=st.booleans(), classes=st.lists(CLASS, min_size=0, max_size=10),
+       permutation=st.permutations(range(10)).filter(lambda p: list(p) != list(range(10))))
+def test_pin_change_depends_only_on_key_classes_and_whether_the_entries_match(
+        profile, lang, pin, slip, classes, permutation):
+    """A PIN change also compares the two entries: relabelling every digit (any permutation
+    of 0-9) keeps which entries are equal, so everything perceived must stay the same."""
+    second = pin[:-1] + [(pin[-1] + 1) % 10] if slip else pin
+    keys = ["digit"] * 4 + ["enter"] + ["digit"] * 4 + ["enter"] + classes
+    digits = pin + second + [d % 10 for d in range(classes.count("digit"))]
+    a = run(profile, lang, 4, 4, keys, digits, change=True)
+    b = run(profile, lang, 4, 4, keys, [permutation[d] for d in digits], change=True)
+    assert a["feed"] == b["feed"]
+    assert a["events"] == b["events"]
+    assert a["perceived"] == b["perceived"]
+    assert (a["status"], a["digits"]) == (b["status"], b["digits"])
