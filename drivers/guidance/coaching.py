@@ -263,12 +263,15 @@ class Coach:
                     else "fingerprint.where")
         with self._lock:
             self.announcer.say(where_id, position=position, haptic="attention")
+            heard = self.announcer.speak_enabled      # "hear it again" / "see it again"
             if self.mode == "enroll":
-                step = self._announce(f"{self._word()}-start", "fingerprint.enroll.intro", "wait",
+                step = self._announce(f"{self._word()}-start", "fingerprint.enroll.intro" if heard
+                                      else "fingerprint.enroll.intro_shown", "wait",
                                       kind="result", queue=True, stages=stages,
                                       values={"stages": _count_words(stages, self.lang)})
             else:
-                step = self._announce(f"{self._word()}-start", "fingerprint.controls", "wait",
+                step = self._announce(f"{self._word()}-start", "fingerprint.controls" if heard
+                                      else "fingerprint.controls_shown", "wait",
                                       kind="result", queue=True)
         if listen and self.pad is not None:
             self._helper = _Helper(self)

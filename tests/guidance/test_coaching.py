@@ -274,6 +274,8 @@ def test_deaf_customer_gets_text_and_haptics_and_no_speech():
         customer = c.customer(qualities=(0, 90))
         c.guide.enroll_finger(c.reader, on_event=customer)
         assert c.events("say") == []                       # nothing to hear
+        assert customer.steps[0].msgid == "fingerprint.enroll.intro_shown"
+        assert "to see an instruction again" in customer.steps[0].text
         shown = c.shown()
         place = next(s for s in customer.steps if s.status == "enroll-place-finger")
         retry = next(s for s in customer.steps if s.status == "enroll-retry-scan")
