@@ -186,6 +186,7 @@ class GuidedPinEntry:
         self._failures_seen = 0
         self._result_ids: list[int] = []
         self._restore: tuple[int, int] | None = None
+        self._listener: Any = None
         self._result_text = ""
 
     def __repr__(self) -> str:
@@ -283,6 +284,8 @@ class GuidedPinEntry:
                     self._restore_speech_settings()
         if exc_type is None and self.wait_result:
             self._wait_result()
+        else:
+            self._close_listener()
 
     def _leave_entry(self) -> None:
         guard, self._guard = self._guard, None
@@ -692,6 +695,7 @@ class GuidedPinEntry:
                  "mismatch": "entry.result.mismatch", "error": "entry.result.error"}[self.status]
         values = {"times": self._times(self.mismatches)} if self.status == "mismatch" else {}
         self._say_after(msgid, **values)
+        self._open_result_listener()
 
     def _say_after(self, msgid: str, **values: Any) -> None:
         """Free text in IDLE, queued after the pad's own closing prompt."""
@@ -705,24 +709,53 @@ class GuidedPinEntry:
         self._result_ids = list(ids[before:])
         self._result_text = item.text
 
+    def _open_result_listener(self) -> None:
+        """From the end of the entry on, the pad's IDLE events are collected (no key the
+        customer presses while the result is said is lost before the ``with`` block ends)."""
+        if not self.wait_result or not self._result_ids:
+            return
+        try:
+            listener = self.pad.listen()
+            listener.__enter__()
+            self._listener = listener
+        except TactileError as exc:
+            _log.debug("no listener for the result: %s", exc)
+
+    def _close_listener(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.__exit__(None, None, None)
+
     def _wait_result(self) -> None:
         """Leaving the ``with`` block waits (bounded) until the result has been said, or the
-        customer pressed a key: the teller's next step would otherwise cut it off."""
+        customer pressed a key (Help says it again): the teller's next step would otherwise
+        cut it off."""
         ids, self._result_ids = self._result_ids, []
-        if not ids or self.pad.state in _ENTRY_STATES:
-            return
+        listener, self._listener = self._listener, None
         seconds = (len(self._result_text) + 60) / _SLOWEST_CPS[self.lang] * 100 / \
             max(50, self.profile.rate) + 3.0
         try:
-            with self.pad.listen() as listener:
+            if not ids or self.pad.state in _ENTRY_STATES:
+                return
+            if listener is None:
+                listener = self.pad.listen()
+                listener.__enter__()
                 if not self.pad.status().speaking:
                     return
+            deadline = time.monotonic() + seconds
+            while (left := deadline - time.monotonic()) > 0:
+                event = listener.next(min(left, 0.25))
+                if not (isinstance(event, SpeechEnded) and event.utterance == ids[-1]):
+                    continue
+                if event.how != "interrupted-by-key" or \
+                        self._key_after_cut(listener) != "help":
+                    return   # said to its end, or the customer acts: no more waiting
+                before = len(self.guide.pad_channel.utterances)
+                self.announcer.repeat()      # Help: the result again
+                ids = list(self.guide.pad_channel.utterances[before:]) or ids
                 deadline = time.monotonic() + seconds
-                while (left := deadline - time.monotonic()) > 0:
-                    event = listener.next(min(left, 0.25))
-                    if isinstance(event, SpeechEnded) and event.utterance == ids[-1]:
-                        return
-                    if pressed_key(event) is not None:
-                        return   # the customer acts: no more waiting for words
         except TactileError as exc:
             _log.debug("not waiting for the result to be said: %s", exc)
+        finally:
+            if listener is not None:
+                listener.__exit__(None, None, None)

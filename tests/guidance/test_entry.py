@@ -354,3 +354,25 @@ def test_pin_change_mismatch_limit_ends_with_status_mismatch(quiet):
         assert not entry.matched and entry.pin_block is None and entry.mismatches == 2
         assert "[teller] 两次输入的新密码不一致；还可以再试0次。" in rig.feed
         assert rig.said()[-1] == "两次输入的新密码两次都不一致，所以密码没有修改。如果想再试一次，请告诉柜员。"
+
+
+def test_help_after_the_entry_repeats_the_result():
+    with EntryRig(lang="en", profile="blind", listen_to_host_text=False) as rig:
+        result = rig.guide.announcer.text("entry.result.cancelled")
+        heard = []
+
+        def customer(event):
+            # hears the result begin, asks for it again with Help, then listens to the end
+            if event.get("event") == "say" and event.get("source") == "host":
+                if event["text"] == result and not heard:
+                    heard.append(1)
+                    rig.runner.command("press help")
+                else:
+                    rig.clock.advance(event["duration"] + 0.01)
+                    rig.runner.wake()
+        rig.runner.subscribe(customer)
+        rig.start(min_len=6, max_len=6)
+        rig.press("cancel")
+        rig.wait(1.5)                  # "Cancelled." ends, the result begins (3 s long)
+        rig.entry.__exit__(None, None, None)            # waits for the result, Help included
+        assert rig.said()[-2:] == [result, result]
