@@ -265,6 +265,8 @@ class GuidedPinEntry:
             self.session.__enter__()
         except BaseException:
             self._leave_entry()
+            if self._restore is not None and self.pad.connected:
+                self._restore_speech_settings()
             raise
         self._started = True
         return self
