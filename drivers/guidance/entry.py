@@ -447,6 +447,11 @@ class GuidedPinEntry:
         display_only = self.display_only
         with self.pad.listen() as listener:
             spoken = self._say_instructions(parts)
+            if not display_only and not spoken:
+                # the pad's speech failed (the words are only on its display): a customer who
+                # listens would wait for nothing; the teller is told and the entry begins
+                self.announcer.teller("common.teller_speech_failed")
+                return True
             text = "".join(self.announcer.text(m, **v) for m, v in parts)
             rounds = 2 if self.profile.repeat_instructions else 1
             bound = rounds * len(text) / _SLOWEST_CPS[self.lang] * 100 / max(50, self.profile.rate)

@@ -376,3 +376,15 @@ def test_help_after_the_entry_repeats_the_result():
         rig.wait(1.5)                  # "Cancelled." ends, the result begins (3 s long)
         rig.entry.__exit__(None, None, None)            # waits for the result, Help included
         assert rig.said()[-2:] == [result, result]
+
+
+def test_speech_unit_failed_the_teller_is_told_and_the_entry_goes_on():
+    with EntryRig(lang="en", profile="blind") as rig:
+        rig.runner.command("pad-fault speech-fail")
+        entry = rig.start(min_len=4, max_len=4)
+        assert entry.running and host_said(rig) == []
+        assert "[teller] " + rig.guide.announcer.text("common.teller_speech_failed") in rig.feed
+        keys(rig, "one two three four enter")
+        rig.finish()
+        assert entry.status == "ok" and entry.speech_failed >= 1
+        assert "PIN: ****" in rig.shown()               # the pad still shows what it can
