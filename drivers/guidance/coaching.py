@@ -875,7 +875,7 @@ class TermsReader:
                 if event.how != "interrupted-by-key" or state != "playing":
                     continue
                 # a key cut the part: which one?  (digit keys are never reported in IDLE)
-                key = pressed_key(listener.next(0.5))
+                key = pressed_key(listener.next(0.3))
                 if key is None:
                     playing = set()
                     state, idle_since, warned = "paused", time.monotonic(), False

@@ -85,7 +85,7 @@ def test_display_pages_fit_the_display_counting_wide_characters_twice(cells):
 # -- spoken ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("lang, text", [("en", EN_TERMS), ("zh-CN", ZH_TERMS)])
 def test_heard_to_the_end_then_enter(lang, text):
-    with counter(lang, "blind") as c:
+    with counter(lang, "blind", reader=False) as c:
         c.on_pad(_say(END[lang]), "press enter")
         title = "换卡条款" if lang == "zh-CN" else "the card terms"
         result = c.guide.read_terms(text, title=title)
@@ -112,7 +112,7 @@ def test_help_repeats_the_current_part():
     text = EN_LONG
     parts = speech_parts(text)
     assert len(parts) >= 2 and parts[0] != parts[1]
-    with counter("en", "blind") as c:
+    with counter("en", "blind", reader=False) as c:
         c.on_pad(_say(parts[1][:40]), "press help")          # once, as part 2 starts
         c.on_pad(_say(END["en"]), "press enter")
         result = c.guide.read_terms(text)
@@ -127,7 +127,7 @@ def test_help_repeats_the_current_part():
 
 def test_cancel_stops_the_reading():
     parts = speech_parts(EN_LONG)
-    with counter("en", "standard") as c:
+    with counter("en", "standard", reader=False) as c:
         c.on_pad(_say(parts[1][:40]), "press cancel")
         result = c.guide.read_terms(EN_LONG)
         assert (result.outcome, result.completed, result.reached) == ("cancelled", False, 1)
@@ -139,7 +139,7 @@ def test_cancel_stops_the_reading():
 
 
 def test_enter_before_the_end_skips_the_rest():
-    with counter("zh-CN", "elderly") as c:
+    with counter("zh-CN", "elderly", reader=False) as c:
         parts = speech_parts(ZH_TERMS)
         c.on_pad(_say(parts[0][:10]), "press enter")
         result = c.guide.read_terms(ZH_TERMS)
@@ -150,7 +150,7 @@ def test_enter_before_the_end_skips_the_rest():
 
 
 def test_a_digit_key_pauses_and_no_key_then_ends_with_a_warning_first():
-    with counter("en", "blind") as c:
+    with counter("en", "blind", reader=False) as c:
         parts = speech_parts(EN_TERMS)
         c.on_pad(_say(parts[0][:40]), "press 5")             # digits are never reported...
         result = c.guide.read_terms(EN_TERMS, wait=0.6)
@@ -163,7 +163,7 @@ def test_a_digit_key_pauses_and_no_key_then_ends_with_a_warning_first():
 
 
 def test_help_after_a_pause_goes_on_from_the_same_part():
-    with counter("en", "blind") as c:
+    with counter("en", "blind", reader=False) as c:
         parts = speech_parts(EN_TERMS)
         paused = messages("en").text("fingerprint.terms.paused")
         c.on_pad(_say(parts[0][:40]), "press 5")
@@ -176,7 +176,7 @@ def test_help_after_a_pause_goes_on_from_the_same_part():
 
 
 def test_heard_to_the_end_without_enter_is_heard_but_not_acknowledged():
-    with counter("en", "standard") as c:
+    with counter("en", "standard", reader=False) as c:
         result = c.guide.read_terms("Short terms. Two sentences.", wait=0.6)
         assert (result.outcome, result.acknowledged) == ("heard", False)
         assert "[teller] The customer heard the terms to the end but did not press Enter." \
@@ -185,7 +185,7 @@ def test_heard_to_the_end_without_enter_is_heard_but_not_acknowledged():
 
 # -- shown (deaf) ----------------------------------------------------------------------------
 def test_deaf_customer_pages_through_large_text():
-    with counter("en", "deaf") as c:
+    with counter("en", "deaf", reader=False) as c:
         info = c.pad.info()
         cells = info.display_columns * info.display_rows // 2       # large type
         pages = display_pages(EN_TERMS, cells - len("99/99 "))
@@ -212,7 +212,7 @@ def test_deaf_customer_pages_through_large_text():
 
 
 def test_deaf_customer_cancels_on_a_page():
-    with counter("zh-CN", "deaf") as c:
+    with counter("zh-CN", "deaf", reader=False) as c:
         c.on_pad(lambda e: e.get("event") == "display" and e["text"].startswith("1/"),
                  "press cancel")
         c.on_pad(lambda e: e.get("event") == "display" and "确认键：下一页" in e["text"],

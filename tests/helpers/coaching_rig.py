@@ -79,7 +79,8 @@ class Counter:
 @contextmanager
 def counter(lang: str = "en", profile: Any = "blind", *, model: str = "r307",
             speed: float = 100.0, reader_position: str | None = "right", layout: str = "telephone",
-            **guide_options: Any) -> Iterator[Counter]:
+            reader: bool = True, **guide_options: Any) -> Iterator[Counter]:
+    """A counter (see the module doc); ``reader=False``: the pad alone (terms reading)."""
     name = f"coach-pad-{next(_names)}"
     pad_sim = DeviceRunner(registry.create_device("pinpad", layout=layout, seed="7"),
                            clock=fast_clock(speed), name=name)
@@ -96,14 +97,17 @@ def counter(lang: str = "en", profile: Any = "blind", *, model: str = "r307",
     if speed > 1:
         ticker.start()
     try:
-        with simulate("fingerprint", model=model, seed=7) as fp_sim:
-            events: list[dict[str, Any]] = []
-            pad_sim.subscribe(events.append)
-            with TactilePinPad.open(f"sim://pinpad?name={name}") as pad, \
-                    FingerprintReader.open(f"sim://fingerprint?name={fp_sim.name}") as reader:
-                guide = Guide(pad, lang=lang, profile=profile, reader_position=reader_position,
-                              **guide_options)
-                yield Counter(pad_sim, fp_sim, pad, reader, guide, events)
+        events: list[dict[str, Any]] = []
+        pad_sim.subscribe(events.append)
+        with TactilePinPad.open(f"sim://pinpad?name={name}") as pad:
+            guide = Guide(pad, lang=lang, profile=profile, reader_position=reader_position,
+                          **guide_options)
+            if not reader:
+                yield Counter(pad_sim, None, pad, None, guide, events)  # type: ignore[arg-type]
+                return
+            with simulate("fingerprint", model=model, seed=7) as fp_sim, \
+                    FingerprintReader.open(f"sim://fingerprint?name={fp_sim.name}") as fp:
+                yield Counter(pad_sim, fp_sim, pad, fp, guide, events)
     finally:
         stop.set()
         if ticker.is_alive():
