@@ -484,12 +484,17 @@ class KeypadPhrases:
         return self._phrase("keypad.five.no_dot", place=text, parts=tuple(place),
                             claims=(Claim("has_mark", ("five",), value=five.mark.value),))
 
-    def key(self, key: Key | str) -> Phrase:
+    def key(self, key: Key | str, *, purpose: bool = False) -> Phrase:
         """A key with its looks and place: "Enter, the green key with a raised circle, at the
-        right end of the third row, right of 9"."""
+        right end of the third row, right of 9" (``purpose``: and what it does)."""
         key = key if isinstance(key, Key) else self.layout.key(key)
         looks = self.looks(key)
         place = self.place(key)
+        does = self.purpose(key) if purpose else None
+        if does is not None:
+            return self._phrase("keypad.key.purpose", key=self.name(key), looks=looks.text,
+                                place=self._join_place(place), purpose=does.text,
+                                parts=(looks, *place, does))
         return self._phrase("keypad.key", key=self.name(key), looks=looks.text,
                             place=self._join_place(place), parts=(looks, *place))
 
@@ -602,9 +607,10 @@ class KeypadPhrases:
         return self._phrase("keypad.explore.key", key=self.name(key),
                             place=self._join_place(place), parts=tuple(place))
 
-    def describe(self) -> list[Phrase]:
-        """The whole keypad: shape, digit order, the 5, then (full) every row and every
-        function key with its looks, place and purpose, or (brief) each function key briefly."""
+    def describe(self, *, purpose: bool = False) -> list[Phrase]:
+        """The whole keypad: shape, digit order, the 5, then (full) every row, every function
+        key with its looks and place (``purpose``: and what it does) and the 0; (brief) the
+        function keys with one landmark each."""
         out = [self.shape()]
         order = self.top_digits()
         if order is not None:
@@ -613,7 +619,7 @@ class KeypadPhrases:
         if self.spatial == "full":
             out.append(self.rows())
         for key in self._functions():
-            out.append(self.key(key))
+            out.append(self.key(key, purpose=purpose))
         if self.spatial == "full" and "zero" in self.layout:
             out.append(self.where("zero"))
         return out
