@@ -19,7 +19,7 @@ __all__ = ["main", "build_parser"]
 
 # module names under tools/, in the order `tactile --help` lists them
 _SUBCOMMANDS: list[str] = ["demo", "sim", "list", "diag", "fingerprint", "pin", "pad", "monitor",
-                           "decode", "audit", "confirm"]
+                           "decode", "audit", "confirm", "tour"]
 
 
 def build_parser() -> argparse.ArgumentParser:
