@@ -236,6 +236,9 @@ class Coach:
         self._reminder_at: float | None = None
         self._reminder_id: str | None = None
         self._place_deadline = 0.0
+        self._final_said: tuple[set[int], str] | None = None   # the result's utterances
+        self._ended: set[int] = set()        # utterances the pad said it ended (helper)
+        self._key_after_final = False
 
     # -- lifecycle -----------------------------------------------------------------------
     def __enter__(self) -> "Coach":
@@ -297,9 +300,14 @@ class Coach:
                 # wait for speech); an instruction right after a result waits for the result
                 if queue is None:
                     queue = self._last_kind == "result" and kind == "instruction"
+                utterances = self._utterances()
+                before = len(utterances)
                 item = self.announcer.say(msgid, count, tone=tone, haptic=haptic, queue=queue,
                                           **(values or {}))
                 text = item.text
+                if fields.get("final"):
+                    self._final_said = (set(utterances[before:]), text)
+                    self._key_after_final = False
                 if kind == "instruction":
                     self._current_say = (msgid, count, dict(values or {}))
                     if self.profile.repeat_instructions and action in ("place", "lift", "retry"):
@@ -316,6 +324,31 @@ class Coach:
             if self.on_step is not None:
                 self.on_step(step)
             return step
+
+    def _utterances(self) -> list[int]:
+        for channel in self.announcer.channels:
+            if getattr(channel, "pad", None) is self.pad and hasattr(channel, "utterances"):
+                return channel.utterances  # type: ignore[no-any-return]
+        return []
+
+    def wait_said(self, limit: float | None = None) -> str:
+        """Wait until the pad has said the result (so the next step does not cut it): "said",
+        "key" (the customer pressed a key), "limit" (``limit`` s, default a generous bound
+        from the text's length), or "none" (nothing to wait for: no speech, or no helper)."""
+        final = self._final_said
+        if final is None or not final[0] or self._helper is None:
+            return "none"
+        ids, text = final
+        if limit is None:
+            limit = speech_time(text, self.lang, int(self.profile.rate))
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            if ids <= self._ended:
+                return "said"
+            if self._key_after_final:
+                return "key"
+            time.sleep(0.02)
+        return "limit"
 
     def _teller(self, msgid: str, count: int | None = None, **values: Any) -> None:
         with self._lock:
@@ -560,6 +593,7 @@ class _Helper:
             self._thread.join(5.0)
 
     def _run(self) -> None:
+        from drivers.pinpad.events import SpeechEnded
         from drivers.pinpad.listener import pressed_key
 
         coach = self.coach
@@ -580,7 +614,11 @@ class _Helper:
                         listener.close()
                         listener = None
                         continue
+                    if isinstance(event, SpeechEnded):
+                        coach._ended.add(event.utterance)
                     key = pressed_key(event)
+                    if key is not None and coach._final_said is not None:
+                        coach._key_after_final = True
                     try:
                         if key == "help":
                             coach.repeat()
@@ -599,6 +637,33 @@ class _Helper:
         finally:
             if listener is not None:
                 listener.close()
+
+
+def speech_time(text: str, lang: str, rate: int = 100) -> float:
+    """A generous bound on how long a pad takes to say ``text`` (about 4 Mandarin characters
+    or 12 English characters a second at 100 %), for waits that must not hang."""
+    cps = 4.0 if lang == "zh-CN" else 12.0
+    return 1.0 + len(text) / (cps * max(50, rate or 100) / 100)
+
+
+def await_speech(listener: Any, ids: set[int], limit: float) -> str:
+    """Wait until the pad has said utterances ``ids`` ("said"), a key was pressed ("key":
+    the customer is acting, and the key cut the speech anyway), or ``limit`` s ("limit")."""
+    from drivers.pinpad.events import SpeechEnded
+    from drivers.pinpad.listener import pressed_key
+
+    pending = set(ids)
+    deadline = time.monotonic() + limit
+    while pending:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return "limit"
+        event = listener.next(min(left, 0.1))
+        if isinstance(event, SpeechEnded):
+            pending.discard(event.utterance)
+        elif pressed_key(event) is not None:
+            return "key"
+    return "said"
 
 
 # -- reading terms ---------------------------------------------------------------------------
@@ -806,12 +871,24 @@ class TermsReader:
                 return channel.utterances  # type: ignore[no-any-return]
         return []
 
+    def _final(self, msgid: str, **options: Any) -> None:
+        """Say the closing message; :meth:`run` waits until it has been said (bounded, a key
+        ends the wait), so the next step of the business does not cut it."""
+        utterances = self._utterances()
+        before = len(utterances)
+        item = self.announcer.say(msgid, **options)
+        self._closing = (set(utterances[before:]), item.text)
+
     def run(self) -> TermsResult:
+        self._closing: tuple[set[int], str] | None = None
         with self.pad.listen() as listener:
             listener.drain()
-            if self.speaks:
-                return self._spoken(listener)
-            return self._shown(listener)
+            result = self._spoken(listener) if self.speaks else self._shown(listener)
+            if self._closing is not None and self._closing[0]:
+                ids, text = self._closing
+                await_speech(listener, ids, speech_time(text, self.announcer.lang,
+                                                         int(self.profile.rate)))
+            return result
 
     # -- spoken --------------------------------------------------------------------------
     def _spoken(self, listener: Any) -> TermsResult:
@@ -886,15 +963,15 @@ class TermsReader:
                 idle_since, warned = now, False
                 part = min(max(index + 1, 0), n)
                 if key == "cancel":
-                    a.say("fingerprint.terms.cancelled", tone="error", haptic="error")
+                    self._final("fingerprint.terms.cancelled", tone="error", haptic="error")
                     a.teller("fingerprint.terms.teller_cancelled", part=part, parts=n)
                     return self._result("cancelled", "spoken", n, done)
                 if key == "enter":
                     if done >= n:
-                        a.say("fingerprint.terms.heard", tone="success", haptic="done")
+                        self._final("fingerprint.terms.heard", tone="success", haptic="done")
                         a.teller("fingerprint.terms.teller_heard")
                         return self._result("heard", "spoken", n, done, acknowledged=True)
-                    a.say("fingerprint.terms.skipped")
+                    self._final("fingerprint.terms.skipped")
                     a.teller("fingerprint.terms.teller_skipped", part=part, parts=n)
                     return self._result("skipped", "spoken", n, done)
                 if key == "help":            # the current part again (the last one at the end)
@@ -923,7 +1000,7 @@ class TermsReader:
                 if state == "end":   # heard to the end, but Enter was not pressed
                     a.teller("fingerprint.terms.teller_not_confirmed")
                     return self._result("heard", "spoken", n, done)
-                a.say("fingerprint.terms.timeout")
+                self._final("fingerprint.terms.timeout")
                 a.teller("fingerprint.terms.teller_timeout", seconds=round(self.wait),
                          part=min(max(index + 1, 0), n), parts=n)
                 return self._result("timeout", "spoken", n, done)
@@ -1007,11 +1084,13 @@ class TermsReader:
 def run_coached(guide: Any, reader: Any, mode: str, *,
                 on_event: Callable[[CoachStep], object] | None,
                 timeout: float | None, max_retries: int | None, listen: bool, stages: int = 0,
-                **call: Any) -> Any:
+                wait_result: bool = True, **call: Any) -> Any:
     """One coached reader flow for ``guide``'s customer: ``mode`` "enroll" (``call``: captures,
     slot, check_duplicate, overwrite), "verify" (template, attempts) or "identify" (attempts,
     start, count).  A reader error is announced (its result in words) and re-raised; Cancel on
-    the pad raises :class:`FingerprintCancelled`."""
+    the pad raises :class:`FingerprintCancelled`.  With ``wait_result`` the call returns (or
+    raises) once the pad has said the result (bounded; a key ends the wait), so the next step
+    of the business does not cut "your fingerprint is registered" short."""
     # refuse bad arguments before anything is said to the customer
     if mode == "enroll" and (not isinstance(call.get("captures"), int)
                              or isinstance(call.get("captures"), bool) or call["captures"] < 2):
@@ -1026,13 +1105,20 @@ def run_coached(guide: Any, reader: Any, mode: str, *,
     with coach:
         coach.start(stages=stages, listen=listen)
         try:
-            return flow(on_event=coach, timeout=coach.timeout, **call)
+            result = flow(on_event=coach, timeout=coach.timeout, **call)
         except TactileError as exc:
             if coach.cancelled and not isinstance(exc, FingerprintCancelled):
+                if wait_result:
+                    coach.wait_said()
                 raise FingerprintCancelled("the customer cancelled the fingerprint step on the "
                                            "pad") from exc
             coach.failed(exc)
+            if wait_result:
+                coach.wait_said()
             raise
+        if wait_result:
+            coach.wait_said()
+        return result
 
 
 def read_terms(guide: Any, text: str, *, title: str | None = None,

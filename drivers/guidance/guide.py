@@ -223,7 +223,7 @@ class Guide:
                       on_event: Callable[[Any], object] | None = None, *,
                       check_duplicate: bool = True, overwrite: bool = False,
                       timeout: float | None = None, max_retries: int | None = None,
-                      listen: bool = True) -> Any:
+                      listen: bool = True, wait_result: bool = True) -> Any:
         """Enroll a finger on ``reader`` (a :class:`~drivers.fingerprint.FingerprintReader`),
         coached through the pad: where the reader is, place / hold still / lift / place again
         ("the second of three"), a reason and a remedy for every unusable scan, the result ->
@@ -232,18 +232,20 @@ class Guide:
         (default from the profile, see ``coaching.capture_timeout``); ``max_retries``: unusable
         scans per capture (default ``profile.fingerprint_attempts``).  Errors are the reader's
         (AlreadyEnrolledError, FingerTimeoutError, CaptureError, MergeError ...), said to the
-        customer first; Cancel on the pad raises ``coaching.FingerprintCancelled``."""
+        customer first; Cancel on the pad raises ``coaching.FingerprintCancelled``.  The call
+        returns once the pad has said the result (``wait_result=False``: at once)."""
         from drivers.guidance.coaching import run_coached
 
         return run_coached(self, reader, "enroll", on_event=on_event, timeout=timeout,
                            max_retries=max_retries, listen=listen, stages=captures,
+                           wait_result=wait_result,
                            captures=captures, slot=slot, check_duplicate=check_duplicate,
                            overwrite=overwrite)
 
     def verify_finger(self, reader: Any, template: Any, attempts: int | None = None,
                       on_event: Callable[[Any], object] | None = None, *,
                       timeout: float | None = None, max_retries: int | None = None,
-                      listen: bool = True) -> Any:
+                      listen: bool = True, wait_result: bool = True) -> Any:
         """1:1 verify of the customer's finger against ``template`` (Template, bytes or slot),
         coached; at most ``attempts`` (default ``profile.fingerprint_attempts``) ->
         :class:`~drivers.fingerprint.VerifyResult`.  No match after the last attempt is a
@@ -252,19 +254,22 @@ class Guide:
 
         return run_coached(self, reader, "verify", on_event=on_event, timeout=timeout,
                            max_retries=max_retries, listen=listen, template=template,
+                           wait_result=wait_result,
                            attempts=self._profile.fingerprint_attempts if attempts is None
                            else attempts)
 
     def identify_finger(self, reader: Any, attempts: int | None = None,
                         on_event: Callable[[Any], object] | None = None, *,
                         timeout: float | None = None, max_retries: int | None = None,
-                        listen: bool = True, start: int = 0, count: int | None = None) -> Any:
+                        listen: bool = True, start: int = 0, count: int | None = None,
+                        wait_result: bool = True) -> Any:
         """1:N search of the reader's library, coached ->
         :class:`~drivers.fingerprint.IdentifyResult` (``slot`` None when nobody matched)."""
         from drivers.guidance.coaching import run_coached
 
         return run_coached(self, reader, "identify", on_event=on_event, timeout=timeout,
                            max_retries=max_retries, listen=listen, start=start, count=count,
+                           wait_result=wait_result,
                            attempts=self._profile.fingerprint_attempts if attempts is None
                            else attempts)
 

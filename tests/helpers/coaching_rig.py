@@ -77,7 +77,7 @@ class Counter:
 
 
 @contextmanager
-def counter(lang: str = "en", profile: Any = "blind", *, model: str = "r307",
+def counter(lang: str = "en", profile: Any = "blind", *, model: str = "r503",
             speed: float = 100.0, reader_position: str | None = "right", layout: str = "telephone",
             reader: bool = True, **guide_options: Any) -> Iterator[Counter]:
     """A counter (see the module doc); ``reader=False``: the pad alone (terms reading)."""
