@@ -20,11 +20,13 @@ from drivers.guidance.channels import (
     TellerFeed,
     TranscriptRecorder,
 )
+from drivers.guidance.entry import GuidedPinEntry
 from drivers.guidance.guide import READER_POSITIONS, Guide
 from drivers.guidance.profiles import PROFILE_NAMES, PROFILES, Profile, profile, suggest_profile
 
 __all__ = [
     "Guide",
+    "GuidedPinEntry",
     "READER_POSITIONS",
     "LANGUAGES",
     "Messages",

@@ -29,7 +29,7 @@ import logging
 import shutil
 import subprocess
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable, Protocol, Sequence, runtime_checkable
 
 from protocol.errors import ConfigurationError, DeviceError, LocalProtocolError, TactileError
@@ -184,7 +184,7 @@ class PadChannel:
             elif item.show and self.display and not self._in_entry():
                 self.pad.display(item.text[:_MAX_DISPLAY_CHARS],
                                  large=item.large and self.large_type)
-        else:
+        elif item.text:
             if self._in_entry():
                 raise LocalProtocolError("free text cannot be spoken or shown on the pad during "
                                          "a PIN entry: only the pad's fixed prompts")

@@ -55,7 +55,7 @@ from protocol.tpp.codes import MAX_PROMPT_ARG, State
 from protocol.tpp.prompts import PROMPTS, PromptId
 
 from drivers.guidance.catalog import number_words
-from drivers.guidance.channels import HAPTIC_PATTERNS, Announcement
+from drivers.guidance.channels import HAPTIC_PATTERNS
 from drivers.pinpad.events import (
     Completed,
     Completion,
@@ -86,10 +86,9 @@ _STATUS = {Completion.ENTER: "ok", Completion.AUTO: "ok", Completion.CANCEL: "ca
 
 #: The guidance's "key accepted" vibration (haptic profiles).  The pad reserves its own 30 ms key
 #: pulse during PIN entry (TPP SPEC 8 rule 1: a host must not be able to fake or mask key
-#: feedback), so the host's pulse is a distinct, equally uniform 50 ms one.  Registered under
-#: the name "accepted" next to the foundation's patterns so every channel can render it.
-ACCEPTED_PULSE = (50,)
-HAPTIC_PATTERNS.setdefault("accepted", ACCEPTED_PULSE)
+#: feedback), so the host's pulse is a distinct, equally uniform 50 ms one (the "accepted"
+#: pattern of :data:`drivers.guidance.channels.HAPTIC_PATTERNS`).
+ACCEPTED_PULSE = HAPTIC_PATTERNS["accepted"]
 
 _ENTRY_STATES = (State.PIN_ENTRY, State.PIN_CHANGE)
 #: the pad's closing prompt for each way an entry ends (firmware_sim/pinpad/core.py _complete)
@@ -548,29 +547,10 @@ class GuidedPinEntry:
         self.announcer.pad_said(ident, *args, lang=self.lang)
 
     def _cue(self, haptic: str) -> None:
-        """A vibration pattern (haptic profiles only), during the entry too.
-
-        ``Announcer.cue`` sends a cue as a word-less announcement, which ``PadChannel`` refuses
-        during PIN entry as if it were free text; TPP allows ``Haptic`` in every mode (only the
-        pad's own key pulse is reserved), so during the entry the pattern goes to the pad
-        directly and the same announcement to every other channel (feed, transcript)."""
-        a = self.announcer
-        if not a.haptics:
-            return
-        if not self._in_entry():
-            a.cue(haptic=haptic)
-            return
-        item = Announcement(text="", lang=a.lang, tone=None, haptic=haptic, speak=False,
-                            show=False)
-        for channel in a.channels:
-            try:
-                if channel is self.guide.pad_channel:
-                    if channel.haptics:
-                        self.pad.haptic(HAPTIC_PATTERNS[haptic])
-                else:
-                    channel.announce(item)
-            except TactileError as exc:
-                _log.warning("guidance channel %r failed: %s", channel, exc)
+        """A vibration pattern (haptic profiles only), during the entry too: TPP allows
+        ``Haptic`` in every mode (only the pad's own key tone is reserved), and a word-less cue
+        carries no text for the pad to refuse."""
+        self.announcer.cue(haptic=haptic)
 
     def _instruction(self) -> tuple[int, tuple[int, ...]]:
         if self.change and self._stage == 2:

@@ -207,7 +207,7 @@ def test_speak_refused_during_pin_entry_but_prompts_allowed():
     with pytest.raises(Refusal):
         pad.core.display("type here", False)
     pad.core.speak_prompt(10, (2,), "en")
-    assert pad.said()[-1] == "2 digits entered."
+    assert pad.said()[-1] == "Digits entered: 2."
     with pytest.raises(Refusal):
         pad.core.speak_prompt(10, (1234,), "en")  # arguments are 0..999
 

@@ -289,7 +289,7 @@ def test_speak_refused_during_pin_entry_prompts_allowed():
     assert pad.request(m.Display(text="PIN?")).result is ResultCode.NOT_ALLOWED_DURING_PIN
     pad.press("1", "2")
     pad.ok(m.SpeakPrompt(prompt=10, lang="en", args=(2,)))
-    assert pad.said()[-1] == "2 digits entered."
+    assert pad.said()[-1] == "Digits entered: 2."
     with pytest.raises(LocalProtocolError):  # prompt arguments are 0..999 on the wire
         pad.host.send(m.SpeakPrompt(prompt=10, lang="en", args=(1234,)))
     assert pad.request(m.PlayTone(tone=Tone.KEY)).result is ResultCode.NOT_ALLOWED_DURING_PIN

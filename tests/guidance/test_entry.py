@@ -50,8 +50,8 @@ def test_blind_english_counts_every_digit_and_hears_the_result(quiet):
         keys(rig, "one two three four five six enter")
         rig.finish()
         said = rig.said()
-        counts = [t for t in said if t.endswith("digits entered.")]
-        assert counts == [f"{n} digits entered." for n in range(1, 6)]
+        counts = [t for t in said if t.startswith("Digits entered: ")]
+        assert counts == [f"Digits entered: {n}." for n in range(1, 6)]
         assert "Maximum digits entered. Press Enter or Clear." in said   # the sixth
         assert "Thank you, your entry is complete." in said                # the pad's own
         assert said[-1].startswith("Your PIN has been entered")           # ours, after it
@@ -126,8 +126,8 @@ def test_elderly_hears_the_instructions_twice_and_slower(quiet):
         rig.finish()
         prompts = [e for e in rig.perceived if e["event"] == "say" and e["source"] == "prompt"]
         assert prompts and {e["rate"] for e in prompts} == {0.8}   # the pad's own words too
-        assert [t for t in rig.said() if "digits entered" in t] == ["1 digits entered.",
-                                                                    "2 digits entered."]
+        assert [t for t in rig.said() if "Digits entered" in t] == ["Digits entered: 1.",
+                                                                    "Digits entered: 2."]
         assert all(e["large"] for e in rig.perceived if e["event"] == "display")
         assert rig.pad.status().rate == 100        # the pad's own setting is back afterwards
 
@@ -138,7 +138,7 @@ def test_standard_profile_gives_the_uniform_key_tone_and_no_count(quiet):
         assert any("same short beep" in t for t in host_said(rig))
         keys(rig, "five five five")
         rig.finish()
-        assert not any("digits entered" in t for t in rig.said())
+        assert not any("Digits entered" in t for t in rig.said())
         key_tones = {(e["freq"], e["ms"]) for e in rig.perceived
                      if e["event"] == "tone" and e["tone"] == "key"}
         assert key_tones == {(1000, 60)}
@@ -153,7 +153,7 @@ def test_enter_too_early_says_how_many_after_the_pads_own_words(quiet):
         said = rig.said()
         assert said[-1] == "The PIN needs at least 6 digits. Please continue."
         rig.wait(5.0)                                   # the pad's words end ...
-        assert rig.said()[-1] == "4 digits entered."    # ... then the count follows
+        assert rig.said()[-1] == "Digits entered: 4."    # ... then the count follows
         assert "[teller] Enter pressed after 4 digits; at least 6 are needed." in rig.feed
         # a key that cuts the pad's words cancels the count: the customer is acting
         rig.press("enter")
@@ -167,11 +167,11 @@ def test_backspace_and_clear_are_spoken(quiet):
     with EntryRig(lang="en", profile="low-vision") as rig:
         rig.start(min_len=4, max_len=6)
         keys(rig, "one two three backspace")
-        assert rig.said()[-1] == "One digit deleted, 2 digits remain."
+        assert rig.said()[-1] == "One digit deleted. Digits left: 2."
         rig.step("clear")
         assert rig.said()[-1] == "Cleared. Please start again."
         assert "[pad] Cleared. Please start again." in rig.feed
-        assert "[guide] One digit deleted, 2 digits remain." in rig.feed
+        assert "[guide] One digit deleted. Digits left: 2." in rig.feed
         assert rig.feed.count("[teller] 0 of 6 digits entered.") == 1
         rig.finish()
 
@@ -253,11 +253,11 @@ def test_teller_controls_during_the_entry(quiet):
         entry = rig.start(min_len=6, max_len=6)
         keys(rig, "one two")
         entry.repeat()
-        assert rig.said()[-1] == "2 digits entered."
+        assert rig.said()[-1] == "Digits entered: 2."
         entry.set_volume(800)
         rig.sync()
         last = [e for e in rig.perceived if e["event"] == "say"][-1]
-        assert last["text"] == "2 digits entered." and last["volume"] == 800
+        assert last["text"] == "Digits entered: 2." and last["volume"] == 800
         entry.set_rate(70)
         last = [e for e in rig.perceived if e["event"] == "say"][-1]
         assert last["rate"] == 0.7
