@@ -16,6 +16,16 @@ as the :class:`~drivers.guidance.channels.Announcer` renders it for the profile:
   pad's small display in large type (Enter next, Backspace back) while the teller's feed shows
   it all.  The outcome is a :class:`TermsResult`.
 
+A teller developer uses it through :class:`~drivers.guidance.Guide`::
+
+    guide = Guide(pad, lang="zh-CN", profile="blind", teller=screen.append,
+                  reader_position="right")                      # from the counter's config
+    terms = guide.read_terms(text, title="借记卡换卡条款")          # -> TermsResult
+    if terms.completed:
+        template = guide.enroll_finger(reader, captures=3, on_event=screen.show_step)
+        result = guide.verify_finger(reader, template)          # profile.fingerprint_attempts
+        print(result.matched, result.score, result.attempts_used)
+
 Status words follow fprintd's vocabulary (``enroll-stage-passed``, ``enroll-retry-scan``,
 ``enroll-finger-not-centered``, ``enroll-remove-and-retry``, ``enroll-duplicate``,
 ``enroll-completed``, ``enroll-failed``, ``enroll-data-full``, ``enroll-disconnected``,
