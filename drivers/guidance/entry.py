@@ -254,10 +254,10 @@ class GuidedPinEntry:
         if self.change:
             self.announcer.teller("entry.teller.change_started", min=self.min_len,
                                   max=self.max_len, seconds=self.time_limit,
-                                  tries=self.max_mismatches, profile=self.profile.name)
+                                  tries=self.max_mismatches, profile=self.guide.profile_label())
         else:
             self.announcer.teller("entry.teller.started", min=self.min_len, max=self.max_len,
-                                  seconds=self.time_limit, profile=self.profile.name)
+                                  seconds=self.time_limit, profile=self.guide.profile_label())
         self._guard = self.announcer.entry_active()
         self._guard.__enter__()
         try:

@@ -95,6 +95,14 @@ class Guide:
         self._profile = _profile(value)
         self._apply_profile()
 
+    def profile_label(self) -> str:
+        """The profile's name in the guide's language, for the teller ("盲人"); a custom
+        profile's own name when the catalogue has none for it."""
+        msgid = f"common.profile.{self._profile.name}"
+        if msgid in self.announcer.messages:
+            return self.announcer.text(msgid)
+        return self._profile.name
+
     def _apply_profile(self) -> None:
         p = self._profile
         a = self.announcer
