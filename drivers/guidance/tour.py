@@ -245,9 +245,12 @@ def _present(guide: "Guide", listener: Any, phrase: Phrase) -> tuple[str, int]:
     "cancel"."""
     ids = _say_phrase(guide, phrase)
     speaking = bool(ids)
+    failed = 0
+    if not speaking and guide.announcer.speak_enabled and guide.pad_channel.speech:
+        # the pad refused to speak (its speech unit failed): the step is only on the display
+        failed += 1
     wait = _speaking_time(guide, phrase.text) if speaking else _reading_time(guide, phrase.text)
     deadline = time.monotonic() + wait
-    failed = 0
     pending = set(ids)
     while True:
         event = listener.next(max(0.0, deadline - time.monotonic()))
@@ -412,8 +415,9 @@ def run_explore(guide: "Guide", *, limit: float | None = None, warn_before: floa
                 _headset_in(guide)
             elif isinstance(event, SpeechEnded) and event.failed:
                 failed += 1
-    # leaving the block stopped explore mode: the pad said EXPLORE_END itself
-    a.pad_said(PromptId.EXPLORE_END)
+    if pad.connected:
+        # leaving the block stopped explore mode: the pad said EXPLORE_END itself
+        a.pad_said(PromptId.EXPLORE_END)
     if ended == "cancel":
         a.teller("keypad.teller.explore_cancel", len(keys))
     elif ended == "timeout":

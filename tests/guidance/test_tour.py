@@ -47,6 +47,7 @@ class Customer:
         self.script = list(script)
         self.triggers = set(triggers)
         self.heard: list[dict] = []
+        self.heard_all: list[dict] = []
         self.log: list[tuple[str, str]] = []     # (what triggered, the action taken)
         self._events: "queue.Queue[dict | None]" = queue.Queue()
         self._unsubscribe = runner.subscribe(self._events.put)
@@ -67,6 +68,7 @@ class Customer:
                 continue
             if kind == "say":
                 self.heard.append(event)
+            self.heard_all.append(event)
             if kind not in self.triggers:
                 continue
             action = self.script.pop(0) if self.script else "listen"
@@ -220,8 +222,20 @@ def test_deaf_tour_is_text_only_and_self_paced():
     assert shown[1] == shown[2]                 # Help showed the step again
     assert shown[1].startswith("This keypad has fifteen keys")
     assert result.repeated == 1 and result.skipped and result.headset is None
+    displays = [e for e in customer.heard_all if e.get("event") == "display"]
+    assert displays and all(e["large"] for e in displays)      # deaf: large text
     assert all(line.startswith(("[guide]", "[teller]", "[pad]", "[haptic]", "[tone]"))
                for line in lines)
+
+
+def test_a_failed_speech_unit_is_counted_and_told_to_the_teller():
+    with counter(profile="standard", triggers=("display",),
+                 script=["press enter", "press cancel"]) as (guide, customer, lines):
+        assert customer.runner.command("pad-fault speech-fail")["ok"]
+        result = guide.tour(explore=False)
+    assert result.speech_failed >= 2 and result.skipped
+    assert "[teller] The keypad's speech failed; read the screen text to the customer or call " \
+           "a technician." in lines
 
 
 def test_elderly_hears_the_instructions_twice_and_full_detail():
