@@ -235,6 +235,8 @@ class Coach:
         self.timeout = float(timeout if timeout is not None else capture_timeout(profile))
         self.pad = pad
         self.steps: list[CoachStep] = []
+        #: verification attempts allowed (for the steps' ``attempts``; set by the flow)
+        self.attempts = 0
         self.retries = 0                 # unusable scans of the current capture
         self.cancelled = False
         self._stage = (0, 0)
@@ -318,6 +320,7 @@ class Coach:
                 if fields.get("final"):
                     self._final_said = (set(utterances[before:]), text)
                     self._key_after_final = False
+                    self._current_say = (msgid, count, dict(values or {}))  # Help repeats it
                 if kind == "instruction":
                     self._current_say = (msgid, count, dict(values or {}))
                     if self.profile.repeat_instructions and action in ("place", "lift", "retry"):
@@ -329,7 +332,7 @@ class Coach:
             step = CoachStep(status=status, msgid=msgid, text=text, mode=self.mode,
                              action=action, event=event, **fields)
             self.steps.append(step)
-            if msgid is not None and kind == "instruction":
+            if msgid is not None and (kind == "instruction" or step.final):
                 self._current = step
             if self.on_step is not None:
                 self.on_step(step)
@@ -401,11 +404,15 @@ class Coach:
             if step is None or said is None:
                 return None
             msgid, count, values = said
+            utterances = self._utterances()
+            before = len(utterances)
             if step.action == "place":
                 self.announcer.say("fingerprint.where", position=self.position_text())
                 item = self.announcer.say(msgid, count, queue=True, **values)
             else:
                 item = self.announcer.say(msgid, count, **values)
+            if step.final:      # the result again: the flow's end waits for this one now
+                self._final_said = (set(utterances[before:]), item.text)
             repeated = replace(step, status=f"{self._word()}-repeat", text=item.text, event=None)
             self.steps.append(repeated)
             if self.on_step is not None:
@@ -415,8 +422,8 @@ class Coach:
     def cancel(self) -> None:
         """Stop the flow at the reader's next step (Cancel on the pad, or the teller)."""
         with self._lock:
-            if self.cancelled:
-                return
+            if self.cancelled or (self.steps and self.steps[-1].final):
+                return            # already stopped, or already ended: nothing to cancel
             self.cancelled = True
             self._reminder_at = None
             self._announce(f"{self._word()}-cancelled", "fingerprint.cancelled", None,
@@ -436,11 +443,12 @@ class Coach:
             self._arm_reminder("place")
             if self.mode != "enroll":
                 self.retries = 0
-                first = not any(s.status == f"{w}-place-finger" for s in self.steps)
+                attempt = 1 + sum(s.status == f"{w}-place-finger" for s in self.steps)
                 self._announce(f"{w}-place-finger",
-                               "fingerprint.verify.place" if first
+                               "fingerprint.verify.place" if attempt == 1
                                else "fingerprint.verify.place_again",
-                               "place", tone="attention", haptic="attention", event=event)
+                               "place", tone="attention", haptic="attention", event=event,
+                               attempt=attempt, attempts=self.attempts)
                 return
             self._stage = (event.stage, event.stages)
             again = event.stage > 1 or any(s.status == "enroll-place-finger" for s in self.steps)
@@ -627,8 +635,8 @@ class _Helper:
                     if isinstance(event, SpeechEnded):
                         coach._ended.add(event.utterance)
                     key = pressed_key(event)
-                    if key is not None and coach._final_said is not None:
-                        coach._key_after_final = True
+                    if key not in (None, "help") and coach._final_said is not None:
+                        coach._key_after_final = True   # Help after the result repeats it
                     try:
                         if key == "help":
                             coach.repeat()
@@ -1111,6 +1119,7 @@ def run_coached(guide: Any, reader: Any, mode: str, *,
         raise ConfigurationError(f"attempts must be 1 or more, not {call.get('attempts')!r}")
     coach = Coach(guide.announcer, guide.profile, mode=mode, position=guide.reader_position,
                   on_step=on_event, max_retries=max_retries, timeout=timeout, pad=guide.pad)
+    coach.attempts = int(call.get("attempts") or 0)
     flow = {"enroll": reader.enroll, "verify": reader.verify, "identify": reader.identify}[mode]
     with coach:
         coach.start(stages=stages, listen=listen)

@@ -143,6 +143,17 @@ def test_verify_match():
         assert customer.steps[-1].ok and "指纹确认成功" in customer.steps[-1].text
         assert any(line.startswith("[teller] 指纹匹配成功") for line in c.guide.feed.lines)
 
+        # Help after the result says it again, and the call waits for that too
+        match = customer.steps[-1].text
+        c.on_pad(lambda e: e.get("event") == "say" and e["text"] == match, "press help")
+        c.fp_sim.command("lift")
+        again = c.customer()
+        assert c.guide.verify_finger(c.reader, template, on_event=again).matched
+        assert [s.status for s in again.steps][-1] == "verify-repeat"
+        says = [e for e in c.events("say") if e["text"] == match]
+        assert len(says) == 3                             # the first verify, then twice
+        assert says[-1]["id"] not in {e["id"] for e in c.events("say-stopped")}
+
 
 @pytest.mark.parametrize("lang, one_more", [("en", "You can try one more time."),
                                             ("zh-CN", "您还可以再试一次。")])
@@ -161,8 +172,10 @@ def test_verify_no_match_with_attempts_left_then_failure(lang, one_more):
         statuses = [s.status for s in stranger.steps]
         first, second = (i for i, s in enumerate(statuses) if s == "verify-no-match")
         assert statuses[first + 1:second].count("verify-lift-finger") == 1
-        assert [s.msgid for s in stranger.steps if s.status == "verify-place-finger"] == \
-            ["fingerprint.verify.place", "fingerprint.verify.place_again"]
+        places = [s for s in stranger.steps if s.status == "verify-place-finger"]
+        assert [s.msgid for s in places] == ["fingerprint.verify.place",
+                                            "fingerprint.verify.place_again"]
+        assert [(s.attempt, s.attempts) for s in places] == [(1, 2), (2, 2)]
         assert misses[0].text in c.said() and misses[1].text in c.said()
         if lang == "en":   # an explicit number of attempts wins over the profile's
             c.fp_sim.command("lift")
