@@ -29,12 +29,11 @@ the key does.
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
 from protocol.errors import ConfigurationError
 from protocol.layout import (
-    DIGIT_KEY_NAMES,
     Direction,
     Key,
     KeyColour,
@@ -751,7 +750,3 @@ def pad_description(key: Key, lang: str) -> str:
     text += f", {colour[1]}" if colour else ""
     text += f", {mark[1]}" if mark else ""
     return text
-
-
-def digit_key_names() -> tuple[str, ...]:
-    return DIGIT_KEY_NAMES

@@ -46,7 +46,6 @@ from drivers.pinpad.events import (
     HeadsetInserted,
     HeadsetRemoved,
     KeyPressed,
-    KeyRejected,
     SpeechEnded,
 )
 from drivers.pinpad.listener import pressed_key

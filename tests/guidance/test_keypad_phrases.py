@@ -57,7 +57,7 @@ from protocol.layout import (
 LANGS = ("en", "zh-CN")
 
 
-# -- an independent checker, from the coordinates only ---------------------------------------------
+# -- an independent checker, from the coordinates only --------------------------------------------
 def _groups(keys: list[Key], lo, hi) -> list[list[Key]]:
     """Keys whose [lo, hi] intervals overlap (transitively), ordered by position."""
     keys = sorted(keys, key=lo)
@@ -228,7 +228,7 @@ def check_phrase(layout: Layout, phrase: Phrase) -> int:
     return n
 
 
-# -- random legal layouts ----------------------------------------------------------------------------
+# -- random legal layouts -------------------------------------------------------------------------
 @st.composite
 def layouts(draw) -> Layout:
     functions = draw(st.lists(st.sampled_from(FUNCTION_KEY_NAMES), unique=True, max_size=5))
@@ -308,7 +308,7 @@ def test_brief_says_less_than_full(layout):
     assert len(brief.describe()) <= len(full.describe())
 
 
-# -- the built-in layouts, for content ------------------------------------------------------------------
+# -- the built-in layouts, for content -------------------------------------------------------------
 def _texts(layout, lang, spatial="full"):
     return [p.text for p in KeypadPhrases(layout, lang, spatial=spatial).describe()]
 
@@ -454,7 +454,8 @@ def test_where_is_accepts_digit_tokens_and_refuses_unknown_keys():
 
 
 def test_pad_description_follows_spec_9_1():
-    assert pad_description(TELEPHONE.key("five"), "en") == "five, row 2, column 2, with a raised dot"
+    assert pad_description(TELEPHONE.key("five"), "en") == \
+        "five, row 2, column 2, with a raised dot"
     assert pad_description(TELEPHONE.key("enter"), "zh-CN") == \
         "确认，第3行第4列，绿色，有凸起的圆圈。"
     assert pad_description(TELEPHONE.key("enter"), "en") == \

@@ -111,7 +111,7 @@ def _host_said(customer: Customer) -> list[str]:
     return [e["text"] for e in customer.heard if e.get("source") == "host"]
 
 
-# -- the tour ---------------------------------------------------------------------------------------
+# -- the tour -------------------------------------------------------------------------------------
 def test_blind_tour_with_headset_then_explore_five_and_enter():
     # the demo's scene: headset plugged in when offered, the tour heard to the end, then the
     # customer explores the 5 and Enter and leaves with Cancel
@@ -252,7 +252,7 @@ def test_elderly_hears_the_instructions_twice_and_full_detail():
     assert standard.steps.count("keypad.tour.intro") == 1
 
 
-# -- explore ---------------------------------------------------------------------------------------
+# -- explore --------------------------------------------------------------------------------------
 def test_explore_names_each_key_with_its_place_in_mandarin():
     with counter(lang="zh-CN", profile="standard",
                  script=["press 6", "listen", "press clear", "listen", "press cancel"]) as \
