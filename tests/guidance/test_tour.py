@@ -327,3 +327,26 @@ def test_describe_keypad_follows_the_layout_the_pad_reports():
     text = " ".join(p.text for p in phrases)
     assert "Cancel, Clear and Enter are in a row below the digits" in text
     assert "Row by row" not in text                         # low vision: brief
+
+
+def test_the_teller_can_guide_to_enter_while_the_customer_explores():
+    with counter(profile="blind", script=["wait"]) as (guide, customer, lines):
+        results: list = []
+        explorer = threading.Thread(target=lambda: results.append(guide.explore(limit=5)),
+                                    name="test-explore")
+        explorer.start()
+        try:
+            deadline = time.monotonic() + 5
+            while guide.pad.state.name != "EXPLORE":
+                assert time.monotonic() < deadline, "explore mode never started"
+                time.sleep(0.01)
+            # the customer presses Enter while hearing the way there, listens to its name
+            # and place, and leaves with Cancel
+            customer.add("press enter", "listen", "press cancel")
+            phrase = guide.guide_to("enter")        # the teller's button, another thread
+        finally:
+            explorer.join(10)
+        assert not explorer.is_alive()
+    assert results and results[0].keys == ("enter", "cancel") and results[0].cancelled
+    assert phrase.text in [e["text"] for e in customer.heard]
+    assert "[teller] Guiding the customer to Enter." in lines
