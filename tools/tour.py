@@ -71,7 +71,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _line(text: str) -> None:
-    print(text, flush=True)
+    """One line for the teller, in UTF-8 whatever the locale (Mandarin must not fail on a
+    technician's C-locale terminal), flushed at once so a script sees it as it happens."""
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:
+        print(text, flush=True)
+        return
+    sys.stdout.flush()
+    buffer.write(text.encode("utf-8") + b"\n")
+    buffer.flush()
 
 
 def run(args: argparse.Namespace) -> int:
