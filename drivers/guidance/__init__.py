@@ -20,6 +20,12 @@ from drivers.guidance.channels import (
     TellerFeed,
     TranscriptRecorder,
 )
+from drivers.guidance.coaching import (
+    CoachStep,
+    FingerprintCancelled,
+    TermsResult,
+    TooManyRetriesError,
+)
 from drivers.guidance.entry import GuidedPinEntry
 from drivers.guidance.guide import READER_POSITIONS, Guide
 from drivers.guidance.profiles import PROFILE_NAMES, PROFILES, Profile, profile, suggest_profile
@@ -27,6 +33,10 @@ from drivers.guidance.profiles import PROFILE_NAMES, PROFILES, Profile, profile,
 __all__ = [
     "Guide",
     "GuidedPinEntry",
+    "CoachStep",
+    "TermsResult",
+    "FingerprintCancelled",
+    "TooManyRetriesError",
     "READER_POSITIONS",
     "LANGUAGES",
     "Messages",

@@ -451,6 +451,20 @@ class Announcer:
             speak=self.speak_enabled, show=self.show_enabled, interruptible=interruptible,
             queue=queue))
 
+    def say_text(self, text: str, *, msgid: str | None = None, speak: bool | None = None,
+                 haptic: str | None = None, queue: bool = False,
+                 interruptible: bool = True) -> Announcement:
+        """Say (and show) words that are not a catalogue message: text the bank supplies,
+        such as the terms of a business item, in this announcer's language.  Refused while a
+        PIN entry runs, like :meth:`say`.  ``speak`` overrides the profile (False: show only)."""
+        if self.in_entry:
+            raise LocalProtocolError("free text cannot be spoken while a PIN entry runs: only "
+                                     "the pad's fixed prompts")
+        return self._send(Announcement(
+            text=text, lang=self.lang, msgid=msgid, haptic=haptic if self.haptics else None,
+            large=self.large, speak=self.speak_enabled if speak is None else speak,
+            show=self.show_enabled, interruptible=interruptible, queue=queue))
+
     def prompt(self, prompt_id: int, *args: int, tone: str | None = None,
                haptic: str | None = None, interruptible: bool = True) -> Announcement:
         """Say (and show) one of the pad's fixed prompts; allowed in every mode."""

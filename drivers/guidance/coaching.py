@@ -863,15 +863,10 @@ class TermsReader:
     def _say_text(self, text: str, msgid: str, *, queue: bool = False,
                   speak: bool | None = None, haptic: str | None = None) -> Announcement:
         """Free words that are not a catalogue message (the terms themselves)."""
-        a = self.announcer
-        if a.in_entry:
+        if self.announcer.in_entry:
             raise LocalProtocolError("terms cannot be read while a PIN entry runs")
-        # the Announcer's own say() takes catalogue ids only; this is the same Announcement
-        # say() would build, with the customer's own text
-        return a._send(Announcement(
-            text=text, lang=a.lang, msgid=msgid, large=a.large,
-            speak=a.speak_enabled if speak is None else speak, show=a.show_enabled,
-            haptic=haptic if a.haptics else None, queue=queue))
+        return self.announcer.say_text(text, msgid=msgid, speak=speak, haptic=haptic,
+                                       queue=queue)
 
     def _title(self) -> str:
         return self.title or self.announcer.text("fingerprint.terms.default_title")
