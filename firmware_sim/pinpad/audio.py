@@ -99,6 +99,9 @@ class Utterance:
         return self.started + self.duration
 
 
+#: the transcript keeps the most recent utterances only
+TRANSCRIPT_LIMIT = 2000
+
 #: why an utterance ended (maps onto TPP SpeechEnd)
 SPEECH_END_REASONS = ("completed", "key", "host", "replaced", "mode", "failed")
 
@@ -189,6 +192,9 @@ class Audio:
         utt.started = at
         utt.channel = self.channel
         self.transcript.append(utt)
+        if len(self.transcript) > TRANSCRIPT_LIMIT:
+            # a simulator that runs for days (or a 10,000-session soak) must not grow for ever
+            del self.transcript[:len(self.transcript) - TRANSCRIPT_LIMIT]
         self.current = utt
         fields: dict[str, Any] = {"text": utt.text, "lang": utt.lang, "rate": utt.rate,
                                   "volume": utt.volume, "channel": utt.channel,
