@@ -243,6 +243,7 @@ class _Scene:
         while self.wrong_pin == self.new_pin:
             self.wrong_pin = _pin(rng)
         self.deaf_pin = _pin(rng)
+        self.placements = self.bad_placements = 0
         self.received: list[str] = []   # every event the host received, as repr
 
     def run(self) -> bool:
@@ -280,12 +281,12 @@ class _Scene:
 
         report, lang = self.report, self.lang
         report.heading(_HEADINGS[lang][0])
-        placements = {"n": 0}
 
         def place_finger() -> str:
             # the first placement is smudged (one coached retry follows); then flat
-            placements["n"] += 1
-            quality = 0 if placements["n"] == 1 else 90
+            quality = 0 if self.placements == 0 else 90
+            self.placements += 1
+            self.bad_placements += quality < 50
             return f"fingerprint: place {self.finger} {quality}"
 
         self.finger = _GENUINE_FINGER
@@ -365,9 +366,11 @@ class _Scene:
                    if (i.msgid or "").startswith("fingerprint.retry.")]
         report.line(f"audit trail {db}: enrollment record {enrolled.record.id}, template "
                     f"sealed with AES-GCM ({len(enrolled.sealed)} bytes kept)")
-        ok = report.check(f"finger enrolled after {len(retries)} coached retry "
-                          f"({', '.join(r.rsplit('.', 1)[-1] for r in retries)})",
-                          enrolled.template is not None and len(retries) == 1)
+        # one smudged placement; the reader may scan it more than once before the finger lifts
+        reasons = sorted({r.rsplit(".", 1)[-1] for r in retries})
+        ok = report.check(f"finger enrolled after a smudged first placement was coached "
+                          f"({', '.join(reasons)})", enrolled.template is not None
+                          and len(retries) >= 1 and self.bad_placements == 1)
         self.finger = _OTHER_FINGER
         other = guide.verify_finger(reader, enrolled.template, attempts=1)
         fp_sim.command("lift")

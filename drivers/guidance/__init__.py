@@ -28,11 +28,18 @@ from drivers.guidance.coaching import (
 )
 from drivers.guidance.entry import GuidedPinEntry
 from drivers.guidance.guide import READER_POSITIONS, Guide
+from drivers.guidance.keypad import Claim, KeypadPhrases, Phrase
+from drivers.guidance.tour import ExploreResult, TourResult
 from drivers.guidance.profiles import PROFILE_NAMES, PROFILES, Profile, profile, suggest_profile
 
 __all__ = [
     "Guide",
     "GuidedPinEntry",
+    "KeypadPhrases",
+    "Phrase",
+    "Claim",
+    "TourResult",
+    "ExploreResult",
     "CoachStep",
     "TermsResult",
     "FingerprintCancelled",

@@ -313,7 +313,7 @@ def _offer_headset(guide: "Guide", listener: Any) -> tuple[str, int, bool]:
         return "already", 0, False
     seconds = max(1, int(round(guide.profile.headset_wait)))
     a.teller("keypad.teller.headset_wait", seconds=seconds)
-    a.say("common.headset_offer", seconds=number_words(seconds, guide.lang))
+    a.say("common.headset_offer", seconds, seconds=number_words(seconds, guide.lang))
     deadline = time.monotonic() + guide.profile.headset_wait
     failed = 0
     while True:
@@ -332,7 +332,7 @@ def _offer_headset(guide: "Guide", listener: Any) -> tuple[str, int, bool]:
         if key == "cancel":
             return "declined", failed, True
         if key == "help":
-            a.say("common.headset_offer", seconds=number_words(seconds, guide.lang))
+            a.say("common.headset_offer", seconds, seconds=number_words(seconds, guide.lang))
 
 
 # -- explore mode -------------------------------------------------------------------------------

@@ -131,9 +131,10 @@ def test_english_text_has_no_chinese_and_chinese_text_is_chinese():
 # -- the lookup itself -----------------------------------------------------------------------------
 def test_text_formats_and_refuses_missing_values():
     en = messages("en")
-    assert "30" in en.text("common.headset_offer", seconds=30)
+    assert "wait thirty seconds" in en.text("common.headset_offer", 30, seconds="thirty")
+    assert "wait one second;" in en.text("common.headset_offer", 1, seconds="one")
     with pytest.raises(ConfigurationError, match="seconds"):
-        en.text("common.headset_offer")
+        en.text("common.headset_offer", 30)
     with pytest.raises(ConfigurationError, match="no en guidance message"):
         en.text("common.no_such_message")
 
