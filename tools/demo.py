@@ -97,8 +97,9 @@ def register(subparsers: Any) -> None:
 class _Report:
     """Prints for people (rich) or collects one JSON object."""
 
-    def __init__(self, as_json: bool) -> None:
+    def __init__(self, as_json: bool, lang: str = "en") -> None:
         self.as_json = as_json
+        self.lang = lang
         self.console = Console(highlight=False)
         self.data: dict[str, Any] = {"checks": [], "transcript": []}
         self._lock = threading.Lock()
@@ -135,7 +136,11 @@ class _Report:
         match = re.match(r"\[(\w+)\] (.*)", line, re.S)
         who, text = (match.group(1), match.group(2)) if match else ("", line)
         if who in ("tone", "haptic"):
-            text, who = f"({who}: {text})", "pad"
+            if self.lang == "zh-CN":
+                text = f"（{_ZH_CUES[who]}：{_ZH_CUES.get(text, text)}）"
+            else:
+                text = f"({who}: {text})"
+            who = "pad"
         self.line(text, who=who)
 
 
@@ -164,6 +169,10 @@ def _prompt(lang: str, ident: Any) -> "re.Pattern[str]":
     return re.compile(re.sub(r"\\\{\d\\\}", r"\\d+", re.escape(text)))
 
 
+#: cue names for a Mandarin transcript (tones and vibration patterns)
+_ZH_CUES = {"tone": "提示音", "haptic": "振动", "attention": "提醒", "error": "错误",
+            "success": "成功", "warning": "警告", "inactive": "无效键", "accepted": "按键已收到",
+            "done": "完成", "key": "按键"}
 #: key names as the pad says them (SPEC 9.1)
 _ZH_KEYS = {"enter": "确认", "cancel": "取消", "clear": "更正", "backspace": "退格", "help": "帮助"}
 
@@ -475,7 +484,7 @@ def run(args: argparse.Namespace) -> int:
     if not 1 <= args.speed <= 50:
         print("tactile demo: --speed is 1..50 (times faster than real time)")
         return 2
-    report = _Report(args.json)
+    report = _Report(args.json, args.lang)
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
     report.data["seed"] = seed
     ok = _Scene(args, report, random.Random(seed)).run()
