@@ -562,6 +562,20 @@ def run_ef01_cell(fault_key: str, command: str) -> Result:
             runner.stop()
 
 
+# ================================================================================ known defects
+_PROBE = ("drivers/fingerprint/reader.py `_probe()`: a lost, garbled or refused CheckSensor "
+          "reply is taken for 'this model has no sensor check', so `check_sensor()` returns None "
+          "on an R503 that has one (wrong data) instead of retrying or raising")
+#: cells the matrix found broken in code outside this suite's owner's files:
+#: (protocol, fault, command) -> why.  They must still fail (the test is strict about it), so
+#: the list shrinks as they are fixed.
+KNOWN: dict[tuple[str, str, str], str] = {
+    ("EF01", key, "CheckSensor"): _PROBE
+    for key in ("corrupt", "corrupt-in", "drop", "drop-in", "truncate", "reset", "late",
+                "baud", "address", "password")
+}
+
+
 # ================================================================================ docs
 def required(protocol: str, f: Fault, command: str) -> str:
     return f.tpp if protocol == "TPP" else ef01_required(f, command)
@@ -601,8 +615,16 @@ def render() -> str:
                   "| command | " + " | ".join(f.key for f in FAULTS) + " |",
                   "|---|" + "---|" * len(FAULTS)]
         for command in commands:
-            cells = [required(protocol, f, command).replace("|", "/") for f in FAULTS]
+            cells = [required(protocol, f, command).replace("|", "/")
+                     + (" (known defect)" if (protocol, f.key, command) in KNOWN else "")
+                     for f in FAULTS]
             lines.append(f"| {command} | " + " | ".join(cells) + " |")
+    reasons = sorted(set(KNOWN.values()))
+    if reasons:
+        lines += ["", "## Known defects", "",
+                  "Cells marked (known defect) fail today for a reason outside this suite; the "
+                  "test requires them to keep failing until fixed, then to be removed here:", ""]
+        lines += [f"- {why}" for why in reasons]
     return "\n".join(lines) + "\n"
 
 

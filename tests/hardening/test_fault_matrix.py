@@ -21,15 +21,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import fault_matrix as fm  # noqa: E402
 
-#: cells the matrix found broken in another engineer's code: (protocol, fault, command) -> why
-_PROBE = ("drivers/fingerprint/reader.py _probe(): a lost, garbled or refused CheckSensor reply "
-          "is taken for 'this model has no sensor check' and check_sensor() returns None on an "
-          "R503 that has one (wrong data) instead of retrying or raising")
-KNOWN: dict[tuple[str, str, str], str] = {
-    ("EF01", fault, "CheckSensor"): _PROBE
-    for fault in ("corrupt", "corrupt-in", "drop", "drop-in", "truncate", "reset", "late",
-                  "baud", "address", "password")
-}
+#: cells the matrix found broken in another engineer's code (see fault_matrix.KNOWN)
+KNOWN = fm.KNOWN
 
 _WORKERS = 24
 
@@ -47,7 +40,7 @@ def _cells(protocol: str, fault_key: str) -> list[fm.Result]:
 @pytest.mark.parametrize("protocol", ["TPP", "EF01"])
 def test_every_command_under_the_fault(protocol, fault_key):
     if fm.fault(fault_key).tpp == "n/a" and protocol == "TPP":
-        pytest.skip(f"{fault_key}: {fm.fault(fault_key).note}")
+        pytest.skip(f"{fault_key}: {fm.fault(fault_key).note.split('. ')[0]}")
     results = _cells(protocol, fault_key)
     broken = [r for r in results if r.outcome == "fail"
               and (protocol, fault_key, r.command) not in KNOWN]
