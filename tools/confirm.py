@@ -1,25 +1,42 @@
-"""``tactile confirm PORT_PAD PORT_FINGERPRINT ...``: one confirmation in place of a signature.
+"""``tactile confirm PORT_PAD PORT_FINGERPRINT ...``: one guided confirmation in place of a signature.
 
 ::
 
     tactile confirm PORT_PAD PORT_FINGERPRINT --item TEXT --terms FILE --customer ID
         --teller ID --reviewer ID --db DB [--lang zh-CN|en] [--profile P]
+        [--reader-position right|left|above|below|front|behind]
 
-The pad reads the exact terms (``--terms``, UTF-8; large text on its display for
-``--profile deaf``), the customer confirms by a 1:1 fingerprint verify with coached retries
-(``--attempts``, default 3), the teller confirms and the reviewer reviews (two different staff
-ids); the signed record goes to DB (a SQLite file or a postgresql:// URL).  The last line on
-stdout is ``RECORD_ID OUTCOME`` (``confirmed`` or ``cancelled``); ``--json`` prints one object
-instead.  Coaching and progress go to stderr.
+The confirmation is guided (:class:`drivers.guidance.Guide`) in the customer's language
+(``--lang``, default zh-CN) and profile (``--profile``: standard, blind, low-vision, deaf,
+elderly; default standard):
+
+1. the exact terms (``--terms``, UTF-8) are read aloud on the pad part by part (Help repeats
+   a part, Backspace goes back, any key pauses, Cancel stops, Enter "I have heard them"; at
+   the end the pad asks for Enter and waits the profile's time limit) or, for a profile
+   without speech (``deaf``), paged in large text on the pad's display (Enter: next page);
+2. when no template is kept, the customer is enrolled on the spot, coached (two captures,
+   duplicate check; the enrollment is a record of its own), then asked to lift the finger;
+3. the customer confirms by a 1:1 verification against their template with coached retries
+   (``--attempts``, default 3): where the reader is (``--reader-position``, the counter's
+   configuration, default right of the keypad), place, hold, lift, and a reason and a remedy
+   for every unusable scan;
+4. the teller confirms and the reviewer reviews (two different staff ids); the signed record
+   goes to DB (a SQLite file or a postgresql:// URL).
+
+Output: the last line on stdout is ``RECORD_ID OUTCOME`` (``confirmed`` or ``cancelled``);
+``--json`` prints one object instead.  Everything said or shown to the customer, the teller's
+notices (``[guide] ...``, ``[pad] ...``, ``[teller] ...`` lines) and progress go to stderr.
+Every session that has started ends in a record: the customer's Cancel (terms or fingerprint),
+a reading that timed out or could not be spoken, a failed enrollment on the spot, no match
+after the last attempt, a device fault or Ctrl-C are recorded as a cancellation (exit 1).
 
 The customer's template: ``--template FILE`` (a sealed template, as ``enroll_customer``
 exports it: AES-GCM under the config's template key, bound to the customer id), else the
-sealed template kept in DB for ``--customer``, else the customer is enrolled on the spot
-(two captures, duplicate check; the enrollment is a record of its own).
+sealed template kept in DB for ``--customer``, else the customer is enrolled on the spot.
 
 Fallback (worn prints, injury, refusal): ``--fallback REASON --witness ID [--witness ID]``
-records a manual identity check instead of the fingerprint.  ``--home-visit`` records a visit
-at the customer's home (both staff present).
+records a manual identity check instead of the fingerprint (the terms are still presented).
+``--home-visit`` records a visit at the customer's home (both staff present).
 
 Staff confirmation: when stdin is a terminal the teller and then the reviewer confirm by
 typing their own staff id (anything else cancels); otherwise (scripts, CI) the ids given on
@@ -27,7 +44,7 @@ the command line stand for their confirmations.
 
 Keys: ``--config FILE``, else ``$TACTILE_AUDIT_CONFIG``, else ~/.config/tactile/audit.json
 (``tactile audit keygen`` writes one).  Exit status: 0 confirmed; 1 cancelled, no match, or a
-device or store fault; 2 bad usage.
+device or store fault; 2 bad usage (including an unknown ``--profile``).
 """
 
 from __future__ import annotations
@@ -47,6 +64,9 @@ from drivers.confirmation import (
     enroll_customer,
     load_customer_template,
 )
+from drivers.guidance import Guide
+from drivers.guidance.guide import READER_POSITIONS
+from drivers.guidance.profiles import PROFILE_NAMES, profile as _profile
 from protocol.errors import ConfigurationError, TactileError
 from tools.args import add_json_flag, print_json
 from tools.audit import add_config_argument, add_db_argument, load_config, open_db
@@ -64,17 +84,30 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, not {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected more than 0 seconds, not {text}")
+    return value
+
+
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "confirm", help="confirm a business item by fingerprint plus dual staff review",
-        description="Read the terms on the pad, verify the customer's fingerprint (coached "
-                    "retries), take the teller's confirmation and a second staff member's "
-                    "review, and write one signed audit record. Prints 'RECORD_ID OUTCOME'. "
-                    "Template: --template FILE (sealed), else the one kept in DB for the "
-                    "customer, else the customer is enrolled on the spot. When stdin is a "
-                    "terminal, teller and reviewer confirm by typing their staff id; otherwise "
-                    "the ids on the command line stand. Exit status: 0 confirmed, 1 cancelled / "
-                    "no match / device or store fault, 2 bad usage.")
+        "confirm", help="confirm a business item by fingerprint plus dual staff review, guided",
+        description="A guided confirmation in the customer's language and profile: the exact "
+                    "terms are read aloud on the pad (repeatable, interruptible; Enter at the "
+                    "end) or paged in large text for a deaf customer; the customer confirms by "
+                    "a coached 1:1 fingerprint verify; the teller confirms and a second staff "
+                    "member reviews; one signed audit record is written. Prints "
+                    "'RECORD_ID OUTCOME' as the last stdout line; coaching and the teller's "
+                    "feed go to stderr. Template: --template FILE (sealed), else the one kept "
+                    "in DB for the customer, else the customer is enrolled on the spot "
+                    "(coached). When stdin is a terminal, teller and reviewer confirm by typing "
+                    "their staff id; otherwise the ids on the command line stand. Exit status: "
+                    "0 confirmed, 1 cancelled / no match / device or store fault, 2 bad usage.")
     parser.add_argument("port_pad", metavar="PORT_PAD",
                         help="the PIN pad: serial port, pyserial URL (sim://pinpad ...) or "
                              "usb:VID:PID[:SERIAL]")
@@ -91,17 +124,23 @@ def register(subparsers: Any) -> None:
                         help="the reviewing staff member's id (not the teller's)")
     add_db_argument(parser, positional=False)
     parser.add_argument("--lang", choices=LANGUAGES, default="zh-CN",
-                        help="the customer's language (default zh-CN)")
+                        help="the customer's language: the terms are read and the guidance "
+                             "spoken in it (default zh-CN)")
     parser.add_argument("--profile", default="standard", metavar="P",
-                        help="the customer's profile: standard, blind, low-vision, deaf, "
-                             "elderly (default standard)")
+                        help="the customer's profile: " + ", ".join(PROFILE_NAMES)
+                             + " (default standard); deaf: the terms and the coaching are "
+                               "shown on the pad's display, nothing is spoken")
+    parser.add_argument("--reader-position", choices=READER_POSITIONS, default="right",
+                        help="where the fingerprint reader sits relative to the keypad, as the "
+                             "customer is told (counter configuration; default right)")
     parser.add_argument("--template", metavar="FILE", default=None,
                         help="the customer's sealed template (default: the one kept in DB; "
                              "none there: enroll on the spot)")
     parser.add_argument("--attempts", type=_positive_int, default=3,
                         help="fingerprint attempts allowed (default 3)")
-    parser.add_argument("--timeout", type=float, default=15.0, metavar="SECONDS",
-                        help="seconds to wait for a finger at each attempt (default 15)")
+    parser.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS",
+                        help="seconds to wait for the customer to place or lift the finger at "
+                             "each step (default: the profile's, 10 s standard to 30 s elderly)")
     parser.add_argument("--fallback", metavar="REASON", default=None,
                         help="skip the fingerprint: a manual identity check, with this reason")
     parser.add_argument("--witness", metavar="ID", action="append", default=[],
@@ -112,6 +151,27 @@ def register(subparsers: Any) -> None:
     add_config_argument(parser)
     add_json_flag(parser)
     parser.set_defaults(func=run)
+
+
+class _CounterGuide(Guide):
+    """A :class:`Guide` whose fingerprint coaching waits ``capture_timeout`` s for each place /
+    lift (the counter's ``--timeout``) when the caller gives no timeout of its own (the
+    confirmation session does not pass one); None keeps the profile's."""
+
+    def __init__(self, pad: Any, *, capture_timeout: float | None = None, **options: Any) -> None:
+        super().__init__(pad, **options)
+        self.capture_timeout = capture_timeout
+
+    def enroll_finger(self, reader: Any, *args: Any, timeout: float | None = None,
+                      **options: Any) -> Any:
+        return super().enroll_finger(reader, *args, timeout=self._timeout(timeout), **options)
+
+    def verify_finger(self, reader: Any, *args: Any, timeout: float | None = None,
+                      **options: Any) -> Any:
+        return super().verify_finger(reader, *args, timeout=self._timeout(timeout), **options)
+
+    def _timeout(self, timeout: float | None) -> float | None:
+        return self.capture_timeout if timeout is None else timeout
 
 
 def _usage(message: str) -> int:
@@ -145,6 +205,72 @@ def _staff_confirms(role: str, staff_id: str, err: Console) -> bool:
     return answer.strip().casefold() == staff_id.strip().casefold()
 
 
+def _teller_line(line: str) -> None:
+    """The teller's feed: one line per thing said, shown or noticed, on stderr."""
+    print(line, file=sys.stderr, flush=True)
+
+
+def _confirm(args: argparse.Namespace, session: ConfirmationSession, guide: _CounterGuide,
+             reader: Any, store: Any, config: Any, template: Any, err: Console) -> None:
+    """The steps of one confirmation; every way out leaves ``session.record`` written (or
+    raises, and the session's ``with`` block records the cancellation)."""
+    from drivers.guidance import FingerprintCancelled
+    from drivers.guidance.coaching import capture_timeout
+
+    note = lambda text: err.print(text, markup=False)  # noqa: E731
+    terms = session.read_terms()
+    outcome = getattr(terms, "outcome", None)
+    note(f"terms: {outcome} ({getattr(terms, 'mode', '?')}, {getattr(terms, 'reached', '?')} of "
+         f"{getattr(terms, 'parts', '?')} part(s), {getattr(terms, 'repeats', 0)} repeat(s); "
+         f"{len(session.terms)} characters)")
+    if session.record is not None:          # the customer cancelled the reading
+        return
+    if outcome in ("timeout", "failed"):
+        why = ("no key was pressed within the time limit" if outcome == "timeout"
+               else "the pad could not present them")
+        session.cancel(f"the terms were not presented: {why}", by="system")
+        return
+    if args.fallback is not None:
+        session.manual_identity_check(reason=args.fallback, witnesses=args.witness)
+    else:
+        if template is None:
+            note(f"no template kept for customer {args.customer}: enrolling on the spot")
+            try:
+                enrollment = enroll_customer(store, config, reader, customer=args.customer,
+                                             staff=args.teller, guide=guide)
+            except TactileError as exc:
+                note(f"enrollment failed: {type(exc).__name__}: {exc}")
+                session.cancel(f"the enrollment on the spot failed ({type(exc).__name__})",
+                               by="customer" if isinstance(exc, FingerprintCancelled)
+                               else "system")
+                return
+            note(f"enrolled: record {enrollment.record.id}")
+            template = enrollment.template
+            # the same finger confirms next: it must leave the sensor first
+            lift = args.timeout or capture_timeout(guide.profile)
+            reader.wait_for_lift(timeout=lift, on_event=lambda event: (
+                guide.say("fingerprint.lift") if type(event).__name__ == "LiftFinger" else None))
+        try:
+            result = session.verify_customer(template)
+        except FingerprintCancelled:
+            note("fingerprint: cancelled by the customer")
+            return                          # recorded by the session
+        note(f"fingerprint: {'match' if result.matched else 'no match'} "
+             f"(score {result.score}, {result.attempts_used} attempt(s))")
+        if not result.matched:
+            session.cancel(f"the fingerprint did not match in {args.attempts} attempt(s) and no "
+                           "fallback was given", by="system")
+            return
+    if not _staff_confirms("teller", args.teller, err):
+        session.cancel("the teller did not confirm", by="teller")
+        return
+    session.teller_confirm(Staff(args.teller))
+    if not _staff_confirms("reviewer", args.reviewer, err):
+        session.cancel("the reviewer did not confirm", by="reviewer")
+        return
+    session.review(Staff(args.reviewer))
+
+
 def run(args: argparse.Namespace) -> int:
     from drivers import FingerprintReader, TactilePinPad
 
@@ -158,6 +284,7 @@ def run(args: argparse.Namespace) -> int:
     if args.witness and args.fallback is None:
         return _usage("--witness is for a manual identity check: give --fallback REASON too")
     try:
+        customer_profile = _profile(args.profile)
         terms = _read_terms(args.terms)
         config = load_config(args)
         sealed = None
@@ -170,62 +297,37 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         return _usage(f"cannot read the template file {args.template}: {exc.strerror}")
 
-    def coach(event: Any) -> None:
-        err.print(f"  reader: {event}", markup=False)
-
     session = None
     with store:
         try:
+            # the customer's template opens before anyone is asked to do anything
+            template = None
+            if args.fallback is None:
+                if sealed is not None:
+                    template = TemplateVault(config.template_key).open(sealed, args.customer)
+                else:
+                    template = load_customer_template(store, config, args.customer)
             with TactilePinPad.open(args.port_pad) as pad, \
                     FingerprintReader.open(args.port_fingerprint) as reader:
-                template = None
-                if args.fallback is None:
-                    if sealed is not None:
-                        template = TemplateVault(config.template_key).open(sealed, args.customer)
-                    else:
-                        template = load_customer_template(store, config, args.customer)
-                    if template is None:
-                        err.print(f"no template kept for customer {args.customer}: enrolling "
-                                  "on the spot", markup=False)
-                        enrollment = enroll_customer(store, config, reader, customer=args.customer,
-                                                     staff=args.teller, on_event=coach,
-                                                     lang=args.lang, profile=args.profile)
-                        err.print(f"enrolled: record {enrollment.record.id}", markup=False)
-                        template = enrollment.template
-                        reader.wait_for_lift(timeout=args.timeout, on_event=coach)
+                guide = _CounterGuide(pad, lang=args.lang, profile=customer_profile,
+                                      teller=_teller_line, reader_position=args.reader_position,
+                                      capture_timeout=args.timeout)
                 session = ConfirmationSession(
                     store, config, item=args.item, terms=terms, customer=args.customer,
-                    reader=reader, pad=pad, lang=args.lang, profile=args.profile,
-                    attempts=args.attempts, home_visit=args.home_visit, on_event=coach)
+                    reader=reader, pad=pad, guide=guide, attempts=args.attempts,
+                    home_visit=args.home_visit)
                 with session:
-                    session.read_terms()
-                    err.print(f"terms presented ({len(terms)} characters)", markup=False)
-                    if args.fallback is not None:
-                        session.manual_identity_check(reason=args.fallback,
-                                                      witnesses=args.witness)
-                    else:
-                        result = session.verify_customer(template, timeout=args.timeout)
-                        err.print(f"fingerprint: {'match' if result.matched else 'no match'} "
-                                  f"(score {result.score}, {result.attempts_used} attempt(s))",
-                                  markup=False)
-                        if not result.matched:
-                            session.cancel(f"the fingerprint did not match in {args.attempts} "
-                                           "attempt(s) and no fallback was given", by="system")
-                    if session.record is None:
-                        if not _staff_confirms("teller", args.teller, err):
-                            session.cancel("the teller did not confirm", by="teller")
-                        else:
-                            session.teller_confirm(Staff(args.teller))
-                    if session.record is None:
-                        if not _staff_confirms("reviewer", args.reviewer, err):
-                            session.cancel("the reviewer did not confirm", by="reviewer")
-                        else:
-                            session.review(Staff(args.reviewer))
+                    _confirm(args, session, guide, reader, store, config, template, err)
         except TemplateSealError as exc:
             print(f"tactile confirm: {exc}", file=sys.stderr)
-            return 1
+            if session is None or session.record is None:
+                return 1
         except TactileError as exc:
             print(f"tactile confirm: {type(exc).__name__}: {exc}", file=sys.stderr)
+            if session is None or session.record is None:
+                return 1
+        except KeyboardInterrupt:
+            print("tactile confirm: interrupted", file=sys.stderr)
             if session is None or session.record is None:
                 return 1
     record = session.record
