@@ -3,7 +3,7 @@
 The confirmation is guided (issue 6): the customer here is a
 :class:`~firmware_sim.customer.VirtualCustomer` that acts only on what the pad says or shows,
 in the chosen language: it presses Enter when it hears (or, deaf, sees) the end of the terms,
-places its finger when coached to, lifts it when told.  The pad's own clock runs 10 times
+places its finger when coached to, lifts it when told.  The pad's own clock runs 25 times
 faster (speech, time limits), so hearing the terms takes a fraction of a second.
 """
 
@@ -21,7 +21,7 @@ from firmware_sim.customer import VirtualCustomer
 from tools.cli import main
 
 pytestmark = [pytest.mark.simulated_fingerprint(model="r503", seed=3),
-              pytest.mark.simulated_pinpad(fast_clock=10)]
+              pytest.mark.simulated_pinpad(fast_clock=25)]
 
 TERMS = "借记卡换卡条款：旧卡注销，新卡即日生效。\nThe old card is cancelled today.\n"
 
