@@ -153,27 +153,6 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-class _CounterGuide(Guide):
-    """A :class:`Guide` whose fingerprint coaching waits ``capture_timeout`` s for each place /
-    lift (the counter's ``--timeout``) when the caller gives no timeout of its own (the
-    confirmation session does not pass one); None keeps the profile's."""
-
-    def __init__(self, pad: Any, *, capture_timeout: float | None = None, **options: Any) -> None:
-        super().__init__(pad, **options)
-        self.capture_timeout = capture_timeout
-
-    def enroll_finger(self, reader: Any, *args: Any, timeout: float | None = None,
-                      **options: Any) -> Any:
-        return super().enroll_finger(reader, *args, timeout=self._timeout(timeout), **options)
-
-    def verify_finger(self, reader: Any, *args: Any, timeout: float | None = None,
-                      **options: Any) -> Any:
-        return super().verify_finger(reader, *args, timeout=self._timeout(timeout), **options)
-
-    def _timeout(self, timeout: float | None) -> float | None:
-        return self.capture_timeout if timeout is None else timeout
-
-
 def _usage(message: str) -> int:
     print(f"tactile confirm: {message}", file=sys.stderr)
     return 2
@@ -210,7 +189,7 @@ def _teller_line(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def _confirm(args: argparse.Namespace, session: ConfirmationSession, guide: _CounterGuide,
+def _confirm(args: argparse.Namespace, session: ConfirmationSession, guide: Guide,
              reader: Any, store: Any, config: Any, template: Any, err: Console) -> None:
     """The steps of one confirmation; every way out leaves ``session.record`` written (or
     raises, and the session's ``with`` block records the cancellation)."""
@@ -237,7 +216,8 @@ def _confirm(args: argparse.Namespace, session: ConfirmationSession, guide: _Cou
             note(f"no template kept for customer {args.customer}: enrolling on the spot")
             try:
                 enrollment = enroll_customer(store, config, reader, customer=args.customer,
-                                             staff=args.teller, guide=guide)
+                                             staff=args.teller, guide=guide,
+                                             timeout=args.timeout)
             except TactileError as exc:
                 note(f"enrollment failed: {type(exc).__name__}: {exc}")
                 session.cancel(f"the enrollment on the spot failed ({type(exc).__name__})",
@@ -251,7 +231,7 @@ def _confirm(args: argparse.Namespace, session: ConfirmationSession, guide: _Cou
             reader.wait_for_lift(timeout=lift, on_event=lambda event: (
                 guide.say("fingerprint.lift") if type(event).__name__ == "LiftFinger" else None))
         try:
-            result = session.verify_customer(template)
+            result = session.verify_customer(template, timeout=args.timeout)
         except FingerprintCancelled:
             note("fingerprint: cancelled by the customer")
             return                          # recorded by the session
@@ -309,9 +289,8 @@ def run(args: argparse.Namespace) -> int:
                     template = load_customer_template(store, config, args.customer)
             with TactilePinPad.open(args.port_pad) as pad, \
                     FingerprintReader.open(args.port_fingerprint) as reader:
-                guide = _CounterGuide(pad, lang=args.lang, profile=customer_profile,
-                                      teller=_teller_line, reader_position=args.reader_position,
-                                      capture_timeout=args.timeout)
+                guide = Guide(pad, lang=args.lang, profile=customer_profile,
+                              teller=_teller_line, reader_position=args.reader_position)
                 session = ConfirmationSession(
                     store, config, item=args.item, terms=terms, customer=args.customer,
                     reader=reader, pad=pad, guide=guide, attempts=args.attempts,

@@ -286,7 +286,7 @@ class ConfirmationSession:
 
     # ------------------------------------------------------------------ 2. the customer
     def verify_customer(self, template: Template | bytes | int, *,
-                        timeout: float = 10.0) -> VerifyResult:
+                        timeout: float | None = None) -> VerifyResult:
         """1:1 verify against ``template`` (a Template, its bytes, or a module slot) with
         coached retries, within the attempts left.  A match moves on to the teller; no match
         leaves the customer step open (try again while attempts remain, a fallback, or cancel).
@@ -302,11 +302,13 @@ class ConfirmationSession:
                 "fallback (manual_identity_check / handwritten_statement) or cancel")
         allowed = self.attempts_left
         try:
+            # ``timeout``: seconds per place / lift; None = the guide's profile (or 10 s)
             if self.guide is not None:
-                result = self.guide.verify_finger(self.reader, template, attempts=allowed)
+                result = self.guide.verify_finger(self.reader, template, attempts=allowed,
+                                                  timeout=timeout)
             else:
                 result = self.reader.verify(template, attempts=allowed, on_event=self._on_event,
-                                            timeout=timeout)
+                                            timeout=10.0 if timeout is None else timeout)
         except TactileError as exc:
             if any(cls.__name__ == "FingerprintCancelled" for cls in type(exc).__mro__):
                 # the guidance layer's Cancel key (drivers.guidance.coaching.FingerprintCancelled)
@@ -473,6 +475,7 @@ def enroll_customer(store: AuditStore, config: AuditConfig, reader: Any, *, cust
                     staff: Staff | str, guide: Any = None, captures: int = 2,
                     slot: int | None = None, on_event: Callable[[Any], object] | None = None,
                     lang: str = "zh-CN", profile: str = "standard",
+                    timeout: float | None = None,
                     clock: Callable[[], _dt.datetime] = _wall_clock) -> Enrollment:
     """Enroll ``customer`` at the counter: ``captures`` (2 or more) coached captures merged into
     one template, a duplicate check against the module's library, the template kept in
@@ -492,10 +495,12 @@ def enroll_customer(store: AuditStore, config: AuditConfig, reader: Any, *, cust
             "staff": [{"id": person.id, "role": "teller", "present": person.present}],
             "started": started}
     try:
+        # ``timeout``: seconds per place / lift; None = the guide's profile (or 10 s)
         if guide is not None:
-            template = guide.enroll_finger(reader, captures=captures, slot=slot)
+            template = guide.enroll_finger(reader, captures=captures, slot=slot, timeout=timeout)
         else:
-            template = reader.enroll(captures=captures, slot=slot, on_event=on_event)
+            template = reader.enroll(captures=captures, slot=slot, on_event=on_event,
+                                     timeout=10.0 if timeout is None else timeout)
     except AlreadyEnrolledError as exc:
         store.append(config, {**base, "completed": _utc(clock), "outcome": "duplicate",
                               "duplicate_slot": exc.slot, "error": None})

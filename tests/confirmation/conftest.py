@@ -205,13 +205,15 @@ class FakeGuide:
                                acknowledged=self.terms_outcome == "heard", lang=self.lang,
                                sha256=hashlib.sha256(text.encode()).hexdigest())
 
-    def verify_finger(self, reader: Any, template: Any, attempts: int = 3) -> Any:
+    def verify_finger(self, reader: Any, template: Any, attempts: int = 3,
+                      timeout: float | None = None) -> Any:
         self.calls.append(("verify_finger", attempts))
         if self.verify_raises is not None:
             raise self.verify_raises
         return reader.verify(template, attempts=attempts, on_event=self.customer)
 
-    def enroll_finger(self, reader: Any, captures: int = 2, slot: int | None = None) -> Any:
+    def enroll_finger(self, reader: Any, captures: int = 2, slot: int | None = None,
+                      timeout: float | None = None) -> Any:
         self.calls.append(("enroll_finger", captures, slot))
         return reader.enroll(captures=captures, slot=slot, on_event=self.customer)
 
