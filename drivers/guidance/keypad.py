@@ -42,6 +42,7 @@ from protocol.layout import (
     digit_of,
     key_name,
 )
+from protocol.tpp.prompts import describe_key as describe_pad_key
 
 from drivers.guidance.catalog import messages, normalise_lang, number_words, ordinal_words
 
@@ -709,44 +710,11 @@ def describe_keypad(layout: Layout, lang: str, *, spatial: str = "full") -> list
 
 
 # -- the pad's own words (TPP SPEC 9.1) -----------------------------------------------------------
-# The pad builds these itself; the host renders the same template only so that the teller's
-# feed and the transcript show what the customer heard.  Tables copied from SPEC 9.1 (no
-# library has them: they are our protocol's).
-_PAD_KEY_WORDS: dict[str, tuple[str, str]] = {
-    "zero": ("零", "zero"), "one": ("一", "one"), "two": ("二", "two"), "three": ("三", "three"),
-    "four": ("四", "four"), "five": ("五", "five"), "six": ("六", "six"),
-    "seven": ("七", "seven"), "eight": ("八", "eight"), "nine": ("九", "nine"),
-    "enter": ("确认", "Enter"), "cancel": ("取消", "Cancel"), "clear": ("更正", "Clear"),
-    "backspace": ("退格", "Backspace"), "help": ("帮助", "Help"),
-    "decPoint": ("小数点", "decimal point"), "doubleZero": ("双零", "double zero"),
-}
-_PAD_MARK_WORDS: dict[str, tuple[str, str]] = {
-    "dot": ("有凸点", "with a raised dot"),
-    "circle": ("有凸起的圆圈", "with a raised circle"),
-    "left_arrow": ("有凸起的左箭头", "with a raised left arrow"),
-    "x": ("有凸起的叉号", "with a raised X"),
-    "plus": ("有凸起的加号", "with a raised plus"),
-    "minus": ("有凸起的减号", "with a raised minus"),
-}
-_PAD_COLOUR_WORDS: dict[str, tuple[str, str]] = {
-    "red": ("红色", "red"), "yellow": ("黄色", "yellow"), "green": ("绿色", "green"),
-}
-
-
 def pad_description(key: Key, lang: str) -> str:
     """What the pad says by itself when ``key`` is pressed in explore mode (SPEC 9.1):
-    ``five, row 2, column 2, with a raised dot`` / ``五，第2行第2列，有凸点。``"""
-    zh = normalise_lang(lang) == "zh-CN"
-    i = 0 if zh else 1
-    word = _PAD_KEY_WORDS.get(key.name, (key.label, key.label))[i]
-    colour = _PAD_COLOUR_WORDS.get(key.colour.value)
-    mark = _PAD_MARK_WORDS.get(key.mark.value)
-    if zh:
-        text = f"{word}，第{key.row + 1}行第{key.column + 1}列"
-        text += f"，{colour[0]}" if colour else ""
-        text += f"，{mark[0]}" if mark else ""
-        return text + "。"
-    text = f"{word}, row {key.row + 1}, column {key.column + 1}"
-    text += f", {colour[1]}" if colour else ""
-    text += f", {mark[1]}" if mark else ""
-    return text
+    ``five, row 2, column 2, with a raised dot`` / ``五，第2行第2列，有凸点。``
+
+    The pad builds these itself; the host renders the same template (the protocol's one,
+    :func:`protocol.tpp.prompts.describe_key`) only so that the teller's feed and the transcript
+    show what the customer heard."""
+    return describe_pad_key(key, normalise_lang(lang))

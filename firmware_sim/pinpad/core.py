@@ -47,7 +47,7 @@ from typing import Any, Callable
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from protocol.layout import DIGIT_KEY_NAMES, Layout
+from protocol.layout import DIGIT_KEY_NAMES, Key, Layout
 from protocol.tpp.codes import (
     HELD_PIN_LIFETIME,
     HELP_EXTENSIONS,
@@ -204,19 +204,6 @@ class _Entry:
     help_extensions: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class _KeyInfo:
-    name: str
-    row: int
-    column: int
-    mark: str | None
-    colour: str | None
-
-
-def _word(value: str) -> str | None:
-    return None if value == "none" else value
-
-
 class PadCore:
     """The pad's behaviour; see the module docstring.
 
@@ -233,11 +220,7 @@ class PadCore:
                  random_bytes: Callable[[int], bytes],
                  rate_limit: int = DEFAULT_RATE_LIMIT) -> None:
         self.layout = layout
-        # spoken rows/columns count from 1 ("row 2, column 2"); the layout's grid from 0
-        self._keys: dict[str, _KeyInfo] = {
-            k.name: _KeyInfo(k.name, k.row + 1, k.column + 1, _word(k.mark.value),
-                             _word(k.colour.value))
-            for k in layout.keys}
+        self._keys: dict[str, Key] = {k.name: k for k in layout.keys}
         self.store = store
         self.keystore = keystore
         self._emit = emit
@@ -751,8 +734,7 @@ class PadCore:
         self.audio.stop("key")
         if self.mode is Mode.EXPLORE:
             self.audio.key_feedback(True)
-            k = self._keys[name]
-            text = describe_key(k.name, k.row, k.column, k.mark, k.colour, self.lang)
+            text = describe_key(self._keys[name], self.lang)
             try:
                 self.audio.say(text, self.lang, source="explore")
             except SpeechUnavailable:

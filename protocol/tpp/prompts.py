@@ -6,6 +6,11 @@ A PIN entry can start only with a prompt whose ``starts_entry`` flag is set, a P
 with one whose ``starts_change`` flag is set, and a prompt that asks for a PIN
 (``asks_for_pin``) can be spoken only inside PIN entry or PIN change.  So a host can neither make
 the pad ask for a PIN in free text nor make a non-PIN prompt collect a PIN.
+
+Explore mode names keys with words that are not prompts (SPEC section 9.1): :data:`KEY_WORDS`,
+:data:`MARK_WORDS`, :data:`COLOUR_WORDS` and the template :func:`describe_key` renders.  The pad
+(firmware_sim) speaks them; the host (drivers.guidance) renders the same text to record what the
+customer heard.
 """
 
 from __future__ import annotations
@@ -13,9 +18,11 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from protocol.layout import Key
 from protocol.tpp.codes import MAX_PROMPT_ARG
 
-__all__ = ["PromptId", "PromptDef", "PROMPTS", "LANGUAGES", "render_prompt"]
+__all__ = ["PromptId", "PromptDef", "PROMPTS", "LANGUAGES", "render_prompt", "KEY_WORDS",
+           "MARK_WORDS", "COLOUR_WORDS", "describe_key"]
 
 #: languages every TPP 1.0 pad must have text for
 LANGUAGES = ("zh-CN", "en")
@@ -127,3 +134,54 @@ def render_prompt(ident: int, lang: str, args: tuple[int, ...] = ()) -> str:
     if any(not isinstance(a, int) or not 0 <= a <= MAX_PROMPT_ARG for a in args):
         raise ValueError(f"prompt arguments are integers 0..{MAX_PROMPT_ARG}")
     return prompt.text(lang, tuple(args))
+
+
+# -- explore-mode key descriptions (SPEC 9.1) -----------------------------------------------------
+# The words are our protocol's (no library has them); SPEC 9.1 lists the same tables, and
+# tests/protocol/test_tpp_spec.py checks the two agree.  Keyed by XFS key name and by the
+# protocol.layout TactileMark / KeyColour values; each entry is (zh-CN, en).
+KEY_WORDS: dict[str, tuple[str, str]] = {
+    "zero": ("零", "zero"), "one": ("一", "one"), "two": ("二", "two"), "three": ("三", "three"),
+    "four": ("四", "four"), "five": ("五", "five"), "six": ("六", "six"), "seven": ("七", "seven"),
+    "eight": ("八", "eight"), "nine": ("九", "nine"),
+    "enter": ("确认", "Enter"), "cancel": ("取消", "Cancel"), "clear": ("更正", "Clear"),
+    "backspace": ("退格", "Backspace"), "help": ("帮助", "Help"),
+    "decPoint": ("小数点", "decimal point"), "doubleZero": ("双零", "double zero"),
+}
+
+MARK_WORDS: dict[str, tuple[str, str]] = {
+    "dot": ("有凸点", "with a raised dot"),
+    "circle": ("有凸起的圆圈", "with a raised circle"),
+    "left_arrow": ("有凸起的左箭头", "with a raised left arrow"),
+    "x": ("有凸起的叉号", "with a raised X"),
+    "plus": ("有凸起的加号", "with a raised plus"),
+    "minus": ("有凸起的减号", "with a raised minus"),
+}
+
+COLOUR_WORDS: dict[str, tuple[str, str]] = {
+    "red": ("红色", "red"), "yellow": ("黄色", "yellow"), "green": ("绿色", "green"),
+}
+
+
+def describe_key(key: Key, lang: str) -> str:
+    """What the pad says in explore mode when ``key`` is pressed (SPEC 9.1): row and column
+    counted from 1, then the colour and the tactile mark when the key has them -
+    ``five, row 2, column 2, with a raised dot`` / ``五，第2行第2列，有凸点。``.  A key with no
+    word in :data:`KEY_WORDS` (fdk01, vendor keys) is named by its label.
+
+    Raises ValueError for a language other than :data:`LANGUAGES`."""
+    if lang not in LANGUAGES:
+        raise ValueError(f"no key words for language {lang!r}: use one of {', '.join(LANGUAGES)}")
+    i = 0 if lang == "zh-CN" else 1
+    word = KEY_WORDS.get(key.name, (key.label, key.label))[i]
+    colour = COLOUR_WORDS.get(key.colour.value)
+    mark = MARK_WORDS.get(key.mark.value)
+    if i == 0:
+        text = f"{word}，第{key.row + 1}行第{key.column + 1}列"
+        text += f"，{colour[0]}" if colour else ""
+        text += f"，{mark[0]}" if mark else ""
+        return text + "。"
+    text = f"{word}, row {key.row + 1}, column {key.column + 1}"
+    text += f", {colour[1]}" if colour else ""
+    text += f", {mark[1]}" if mark else ""
+    return text

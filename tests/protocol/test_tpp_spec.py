@@ -145,7 +145,7 @@ def test_explore_key_words_in_the_spec_are_the_pads():
     # SPEC 9.1 gives a firmware engineer the explore-mode words in both languages; the
     # simulated pad must speak exactly those (and every protocol mark and colour has words)
     from firmware_sim.pinpad.prompts import COLOUR_WORDS, KEY_WORDS, MARK_WORDS, describe_key
-    from protocol.layout import KeyColour, TactileMark
+    from protocol.layout import TELEPHONE, KeyColour, TactileMark
 
     section = SPEC.split("### 9.1 ", 1)[1].split("\n## ", 1)[0]
     rows = {}
@@ -162,8 +162,8 @@ def test_explore_key_words_in_the_spec_are_the_pads():
         if colour is not KeyColour.NONE:
             assert rows.pop(colour.value) == COLOUR_WORDS[colour.value], colour
     assert not rows                                            # no word the pad lacks
-    assert f"`{describe_key('five', 2, 2, 'dot', None, 'zh-CN')}`" in section
-    assert describe_key("enter", 3, 4, "circle", "green", "en") in section.replace("\n", " ")
+    assert f"`{describe_key(TELEPHONE.key('five'), 'zh-CN')}`" in section
+    assert describe_key(TELEPHONE.key("enter"), "en") in section.replace("\n", " ")
 
 
 def test_every_section_reference_names_a_section_that_exists():
