@@ -9,10 +9,10 @@ import json
 import os
 import sys
 import threading
-from typing import Any, TextIO
+from typing import Any, Callable, Collection, TextIO
 
 __all__ = ["add_json_flag", "add_port_argument", "add_timeout_argument", "host_port",
-           "print_json", "JsonLines"]
+           "positive", "baud_argument", "print_json", "JsonLines"]
 
 PORT_HELP = ("serial port or pyserial URL: /dev/ttyUSB0, COM3, socket://HOST:PORT, "
              "sim://fingerprint, sim://pinpad, or the path `tactile sim` printed for its pty "
@@ -37,19 +37,50 @@ def add_port_argument(parser: argparse.ArgumentParser, *, name: str = "port",
 def add_timeout_argument(parser: argparse.ArgumentParser, *, default: float = 2.0,
                          help: str | None = None) -> None:
     """``--timeout SECONDS``: the deadline for one reply from the device."""
-    parser.add_argument("--timeout", type=_positive_float, default=default, metavar="SECONDS",
+    parser.add_argument("--timeout", type=positive(float, unit="seconds"), default=default,
+                        metavar="SECONDS",
                         help=help or f"seconds to wait for the device to answer "
                                      f"(default {default})")
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, not {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, not {text}")
-    return value
+def positive(kind: type = float, *, unit: str | None = None) -> Callable[[str], Any]:
+    """argparse type for a number above 0 of ``kind`` (int or float); ``unit`` ("seconds")
+    names it in the message: ``expected a positive number of seconds, not 0``."""
+    noun = "whole number" if kind is int else "number"
+    if unit:
+        noun += f" of {unit}"
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a {noun}, not {text!r}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"expected a positive {noun}, not {text}")
+        return value
+    return parse
+
+
+def baud_argument(*, example: str, allowed: Collection[int] | None = None,
+                  rule: str = "") -> Callable[[str], int | str]:
+    """argparse type for ``--baud``: ``auto`` (the command finds the rate) or a positive baud
+    rate.  ``example`` is the rate the message suggests ("115200"); ``allowed``, if given, the
+    only rates the device runs at, and ``rule`` how the message says them ("EF01 modules run
+    at 9600 x N baud (N 1..12)")."""
+    def parse(text: str) -> int | str:
+        if text == "auto":
+            return text
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"the baud rate is a number such as {example}, or "
+                                             f"auto; not {text!r}") from None
+        if allowed is not None and value not in allowed:
+            raise argparse.ArgumentTypeError(f"{rule}, not {value}")
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"the baud rate must be positive, not {value}")
+        return value
+    return parse
 
 
 def host_port(text: str) -> tuple[str, int]:

@@ -68,30 +68,13 @@ from drivers.guidance import Guide
 from drivers.guidance.guide import READER_POSITIONS
 from drivers.guidance.profiles import PROFILE_NAMES, profile as _profile
 from protocol.errors import ConfigurationError, TactileError
-from tools.args import add_json_flag, print_json
+from tools.args import add_json_flag, positive, print_json
 from tools.audit import add_config_argument, add_db_argument, load_config, open_db
 
 __all__ = ["register", "run", "main"]
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected 1 or more, not {value}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, not {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected more than 0 seconds, not {text}")
-    return value
+_seconds = positive(float, unit="seconds")
 
 
 def register(subparsers: Any) -> None:
@@ -136,7 +119,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--template", metavar="FILE", default=None,
                         help="the customer's sealed template (default: the one kept in DB; "
                              "none there: enroll on the spot)")
-    parser.add_argument("--attempts", type=_positive_int, default=3,
+    parser.add_argument("--attempts", type=positive(int), default=3,
                         help="fingerprint attempts allowed (default 3)")
     parser.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS",
                         help="seconds to wait for the customer to place or lift the finger at "

@@ -25,7 +25,13 @@ import sys
 from typing import Any, Callable
 
 from protocol.errors import DeviceError, DeviceTimeoutError, TactileError
-from tools.args import add_json_flag, add_trace_flag, print_json, quiet_driver_logs
+from tools.args import (
+    add_json_flag,
+    add_trace_flag,
+    baud_argument,
+    print_json,
+    quiet_driver_logs,
+)
 
 __all__ = ["register", "run", "Checks"]
 
@@ -40,17 +46,8 @@ def _u32(text: str) -> int:
     return parse(text)
 
 
-def _baud(text: str) -> int | str:
-    if text == "auto":
-        return text
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"the baud rate is a number or auto, not {text!r}") \
-            from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError("the baud rate must be positive")
-    return value
+#: either device: a pad (115200 or 9600) or an EF01 fingerprint module (9600 x N, 57600 usually)
+_baud = baud_argument(example="115200 (a pad) or 57600 (a fingerprint module)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -32,6 +32,7 @@ from tools.args import (
     add_port_argument,
     add_timeout_argument,
     add_trace_flag,
+    baud_argument,
     cli_message,
     quiet_driver_logs,
 )
@@ -88,17 +89,8 @@ def _u32(text: str) -> int:
     return value
 
 
-def _baud(text: str) -> int | str:
-    if text == "auto":
-        return text
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"the baud rate is a number such as 57600, or auto; "
-                                         f"not {text!r}") from None
-    if value not in BAUDRATES:
-        raise argparse.ArgumentTypeError(f"EF01 modules run at 9600 x N baud (N 1..12), not {value}")
-    return value
+_baud = baud_argument(example="57600", allowed=BAUDRATES,
+                      rule="EF01 modules run at 9600 x N baud (N 1..12)")
 
 
 def _slot(text: str) -> int:

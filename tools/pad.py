@@ -41,7 +41,14 @@ from protocol import dukpt
 from protocol.errors import ConfigurationError, DeviceError, TactileError
 from protocol.layout import DIGIT_KEY_NAMES, Layout, TactileMark
 from protocol.tpp.codes import Capability, KeyKind, Tone
-from tools.args import add_json_flag, add_trace_flag, print_json, quiet_driver_logs
+from tools.args import (
+    add_json_flag,
+    add_trace_flag,
+    baud_argument,
+    positive,
+    print_json,
+    quiet_driver_logs,
+)
 
 __all__ = ["register", "run", "open_pad", "layout_checks", "key_slot_report", "KeyTest",
            "pad_baud"]
@@ -90,29 +97,9 @@ _HEADSET_OUT = {"en": "Please unplug the headset now.", "zh-CN": "请现在拔�
 COUNTER_WARNING = 0.9
 
 
-def _baud(text: str) -> int | str:
-    if text == "auto":
-        return text
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"the baud rate is a number such as 115200, or auto; "
-                                         f"not {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"the baud rate must be positive, not {value}")
-    return value
-
-
-def _positive(kind: type) -> Callable[[str], Any]:
-    def parse(text: str) -> Any:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"expected a positive number, not {text}")
-        return value
-    return parse
+#: ``--baud`` of the pad commands (tools.pin uses it too)
+_baud = baud_argument(example="115200")
+_seconds = positive(float, unit="seconds")
 
 
 def add_pad_options(parser: argparse.ArgumentParser) -> None:
@@ -135,24 +122,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         p = sub.add_parser(name, help=short, description=long)
         add_pad_options(p)
         if name == "keytest":
-            p.add_argument("--timeout", type=_positive(float), default=60.0, metavar="SECONDS",
+            p.add_argument("--timeout", type=_seconds, default=60.0, metavar="SECONDS",
                            help="end the test after this many seconds without a key "
                                 "(default 60)")
-            p.add_argument("--presses", type=_positive(int), default=2, metavar="N",
+            p.add_argument("--presses", type=positive(int), default=2, metavar="N",
                            help="presses asked of every key (default 2; from 2 a stuck key "
                                 "is told from a good one)")
-            p.add_argument("--bounce-ms", type=_positive(float), default=120.0, metavar="MS",
+            p.add_argument("--bounce-ms", type=positive(float, unit="milliseconds"),
+                           default=120.0, metavar="MS",
                            help="a key registering again within MS ms of its press is "
                                 "bouncing (default 120; the pad itself debounces 50 ms)")
             p.add_argument("--lang", default="en", choices=["en", "zh-CN"],
                            help="the language the pad names the keys in (default en)")
         elif name == "audiotest":
-            p.add_argument("--timeout", type=_positive(float), default=30.0, metavar="SECONDS",
+            p.add_argument("--timeout", type=_seconds, default=30.0, metavar="SECONDS",
                            help="seconds to wait for each confirmation (default 30)")
             p.add_argument("--skip-headset", action="store_true",
                            help="no headset at hand: skip the headset steps")
         else:
-            p.add_argument("--timeout", type=_positive(float), default=3.0, metavar="SECONDS",
+            p.add_argument("--timeout", type=_seconds, default=3.0, metavar="SECONDS",
                            help="seconds to wait for the pad to answer (default 3)")
         add_json_flag(p)
         p.set_defaults(func=run, action_name=name)
