@@ -17,6 +17,11 @@ __all__ = ["add_json_flag", "add_port_argument", "add_timeout_argument", "host_p
 PORT_HELP = ("serial port or pyserial URL: /dev/ttyUSB0, COM3, socket://HOST:PORT, "
              "sim://fingerprint, sim://pinpad, or the path `tactile sim` printed for its pty "
              "(`tactile list` shows the ports)")
+#: PORT of the commands that talk to a PIN pad (pad, pin, tour)
+PAD_PORT_HELP = ("the pad: a serial port or pyserial URL (/dev/ttyUSB0, socket://HOST:PORT, "
+                 "sim://pinpad, the pty `tactile sim pinpad` printed) or a USB selector "
+                 "usb:VID:PID[:SERIAL] (`tactile list` shows both, `tactile list --probe` what "
+                 "answers where)")
 
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:

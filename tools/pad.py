@@ -42,6 +42,7 @@ from protocol.errors import ConfigurationError, DeviceError, TactileError
 from protocol.layout import DIGIT_KEY_NAMES, Layout, TactileMark
 from protocol.tpp.codes import Capability, KeyKind, Tone
 from tools.args import (
+    PAD_PORT_HELP,
     add_json_flag,
     add_trace_flag,
     baud_argument,
@@ -52,10 +53,6 @@ from tools.args import (
 
 __all__ = ["register", "run", "open_pad", "layout_checks", "key_slot_report", "KeyTest",
            "pad_baud"]
-
-_PORT_HELP = ("the pad: a serial port or pyserial URL (/dev/ttyUSB0, socket://HOST:PORT, "
-              "sim://pinpad, the pty `tactile sim pinpad` made) or a USB selector "
-              "usb:VID:PID[:SERIAL] (`tactile list --probe` shows what answers where)")
 
 _ACTIONS = {
     "info": ("what the pad is: vendor, model, serial, firmware, capabilities",
@@ -104,7 +101,7 @@ _seconds = positive(float, unit="seconds")
 
 def add_pad_options(parser: argparse.ArgumentParser) -> None:
     """PORT, --baud (or auto), --trace: shared with ``tactile diag``."""
-    parser.add_argument("port", metavar="PORT", help=_PORT_HELP)
+    parser.add_argument("port", metavar="PORT", help=PAD_PORT_HELP)
     parser.add_argument("--baud", type=_baud, default=115200, metavar="BAUD",
                         help="serial speed (default 115200; `auto` tries 115200 and 9600; "
                              "ignored for USB)")

@@ -53,7 +53,13 @@ from drivers.pinpad import (
 from drivers.guidance import PROFILE_NAMES
 from protocol.errors import DeviceError
 from protocol.tpp.prompts import PromptId
-from tools.args import add_json_flag, add_timeout_argument, add_trace_flag, print_json
+from tools.args import (
+    PAD_PORT_HELP,
+    add_json_flag,
+    add_timeout_argument,
+    add_trace_flag,
+    print_json,
+)
 from tools.pad import _baud as _pad_baud, open_pad
 
 __all__ = ["register", "run", "STATUS"]
@@ -61,10 +67,6 @@ __all__ = ["register", "run", "STATUS"]
 #: completion -> the "status" of the JSON contract
 STATUS = {Completion.ENTER: "ok", Completion.AUTO: "ok", Completion.CANCEL: "cancelled",
           Completion.TIMEOUT: "timeout"}
-
-_PORT_HELP = ("the pad: a serial port or pyserial URL (/dev/ttyUSB0, socket://HOST:PORT, "
-              "sim://pinpad, the pty `tactile sim pinpad` printed) or a USB selector "
-              "usb:VID:PID[:SERIAL] (`tactile list` shows both)")
 
 
 def _length(text: str) -> int:
@@ -96,7 +98,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "mismatch / error / "
                     "the pad's speech failed (JSON as usual, warning on stderr), "
                     "2 bad usage.")
-    parser.add_argument("port", metavar="PORT", help=_PORT_HELP)
+    parser.add_argument("port", metavar="PORT", help=PAD_PORT_HELP)
     parser.add_argument("--pan", type=_pan, required=True,
                         help="the card number (PAN) the PIN block is bound to")
     parser.add_argument("--format", dest="block_format", default="iso4",

@@ -26,13 +26,9 @@ import sys
 from drivers.guidance import Guide
 from drivers.guidance.profiles import PROFILE_NAMES
 from drivers.pinpad import TactilePinPad
-from tools.args import add_timeout_argument
+from tools.args import PAD_PORT_HELP, add_timeout_argument
 
 __all__ = ["register", "run"]
-
-_PORT_HELP = ("the pad: a serial port or pyserial URL (/dev/ttyUSB0, socket://HOST:PORT, "
-              "sim://pinpad, the pty `tactile sim pinpad` printed) or a USB selector "
-              "usb:VID:PID[:SERIAL] (`tactile list` shows both)")
 
 
 def _seconds(text: str) -> float:
@@ -54,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "Cancel. Every phrase said or shown is printed as one line ([guide], [pad], "
                     "[teller], [tone], [haptic]). Exit status: 0 the customer pressed Cancel, "
                     "1 device fault or no Cancel before the explore time limit, 2 bad usage.")
-    parser.add_argument("port", metavar="PORT", help=_PORT_HELP)
+    parser.add_argument("port", metavar="PORT", help=PAD_PORT_HELP)
     parser.add_argument("--lang", default="en", choices=["zh-CN", "en"],
                         help="the customer's language (default en)")
     parser.add_argument("--profile", default="standard", choices=list(PROFILE_NAMES),
