@@ -44,6 +44,7 @@ from drivers.confirmation import (
 )
 from protocol.errors import ConfigurationError
 from tools.args import add_json_flag, print_json
+from tools.commands import COMMANDS
 
 __all__ = ["register", "main", "add_db_argument", "add_config_argument", "load_config",
            "open_db"]
@@ -91,7 +92,7 @@ def open_db(args: argparse.Namespace, *, readonly: bool) -> Any:
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "audit", help="verify, list, export and checkpoint a confirmation audit trail",
+        "audit", help=COMMANDS["audit"],
         description="Prove a confirmation trail untouched (tactile audit verify DB), list it, "
                     "export it as JSON lines, print a signed checkpoint. DB is a SQLite file or "
                     "a postgresql:// URL. Exit status: 0 ok, 1 a check failed, 2 bad usage.")

@@ -1,8 +1,12 @@
 """The ``tactile`` command: one entry point, one module per subcommand.
 
-Each module named in ``_SUBCOMMANDS`` exposes ``register(subparsers) -> None``; the parser it
-adds sets ``func`` (``func(args) -> int``) with ``set_defaults``.  Shared argument helpers live
-in :mod:`tools.args`.
+Each module named in :data:`tools.commands.COMMANDS` exposes ``register(subparsers) -> None``;
+the parser it adds sets ``func`` (``func(args) -> int``) with ``set_defaults``.  Shared
+argument helpers live in :mod:`tools.args`.
+
+Only the module of the command being run is imported (its driver stack with it): the others
+are listed by their one-line help alone, so ``tactile --help`` and every command start fast
+(benchmarks/bench_startup.py).
 """
 
 from __future__ import annotations
@@ -14,28 +18,39 @@ import sys
 import serial
 
 from protocol.errors import TactileError
+from tools.commands import COMMANDS
 
 __all__ = ["main", "build_parser"]
 
-# module names under tools/, in the order `tactile --help` lists them
-_SUBCOMMANDS: list[str] = ["demo", "sim", "list", "diag", "fingerprint", "pin", "pad", "monitor",
-                           "decode", "audit", "confirm", "tour"]
 
-
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser: every subcommand in full when ``command`` is None, else ``command`` in full
+    and the others by name and help only (without importing their modules)."""
     parser = argparse.ArgumentParser(
         prog="tactile",
         description="Accessible PIN pad and fingerprint tools for technicians, CI and demos.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in _SUBCOMMANDS:
-        importlib.import_module(f"tools.{name}").register(sub)
+    for name, summary in COMMANDS.items():
+        if command is None or name == command:
+            importlib.import_module(f"tools.{name}").register(sub)
+        else:
+            sub.add_parser(name, help=summary)
     return parser
 
 
+def _command(argv: list[str]) -> str:
+    """The subcommand named on the command line ("" for none: the top-level help)."""
+    for word in argv:
+        if not word.startswith("-"):
+            return word
+    return ""
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_command(words))
+    args = parser.parse_args(words)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

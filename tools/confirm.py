@@ -70,6 +70,7 @@ from drivers.guidance.profiles import PROFILE_NAMES, profile as _profile
 from protocol.errors import ConfigurationError, TactileError
 from tools.args import add_json_flag, positive, print_json
 from tools.audit import add_config_argument, add_db_argument, load_config, open_db
+from tools.commands import COMMANDS
 
 __all__ = ["register", "run", "main"]
 
@@ -79,7 +80,7 @@ _seconds = positive(float, unit="seconds")
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "confirm", help="confirm a business item by fingerprint plus dual staff review, guided",
+        "confirm", help=COMMANDS["confirm"],
         description="A guided confirmation in the customer's language and profile: the exact "
                     "terms are read aloud on the pad (repeatable, interruptible; Enter at the "
                     "end) or paged in large text for a deaf customer; the customer confirms by "

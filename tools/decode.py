@@ -21,13 +21,14 @@ from pathlib import Path
 
 from tools._frames import decode_chunks, format_frame, read_capture
 from tools.args import JsonLines, add_json_flag
+from tools.commands import COMMANDS
 
 __all__ = ["register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "decode", help="decode a recorded line (monitor --raw, spy:// log, hex dump)",
+        "decode", help=COMMANDS["decode"],
         description="Decode EF01 fingerprint and TPP PIN pad frames from a `tactile monitor "
                     "--raw` recording, a pyserial spy:// log, a plain hex dump or a binary "
                     "capture (`-` for stdin). Exit status: 0 all frames intact, 1 a checksum "

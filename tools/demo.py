@@ -44,6 +44,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from tools.args import add_json_flag, print_json
+from tools.commands import COMMANDS
 
 __all__ = ["register", "run"]
 
@@ -71,8 +72,7 @@ _HEADINGS = {
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "demo", help="run the whole counter scene (guidance, PIN change, fingerprint, "
-                     "confirmation) on the built-in simulators",
+        "demo", help=COMMANDS["demo"],
         description="The counter scene on simulated devices, printed as a transcript: a blind "
                     "customer takes the keypad tour, changes the PIN and enrolls and verifies a "
                     "finger with spoken coaching; the terms are read and the business is "

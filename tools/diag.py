@@ -32,6 +32,7 @@ from tools.args import (
     print_json,
     quiet_driver_logs,
 )
+from tools.commands import COMMANDS
 
 __all__ = ["register", "run", "Checks"]
 
@@ -52,7 +53,7 @@ _baud = baud_argument(example="115200 (a pad) or 57600 (a fingerprint module)")
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "diag", help="find out what is on a port and run its self-test",
+        "diag", help=COMMANDS["diag"],
         description="Find out what answers on PORT (or take --kind), run that device's "
                     "self-test and print a pass/fail table. A port where nothing answers exits "
                     "1 with the likely causes. Exit status: 0 all passed, 1 a check failed, "

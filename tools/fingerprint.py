@@ -36,6 +36,7 @@ from tools.args import (
     cli_message,
     quiet_driver_logs,
 )
+from tools.commands import COMMANDS
 
 __all__ = ["register", "run"]
 
@@ -105,7 +106,7 @@ def _slot(text: str) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "fingerprint", help="technician commands for EF01 fingerprint modules",
+        "fingerprint", help=COMMANDS["fingerprint"],
         description="Inspect, test and manage an EF01 fingerprint module (R307, R503, AS608, "
                     "ZFM, FPM10A) on a serial port, a TCP bridge or a simulator.")
     sub = parser.add_subparsers(dest="fingerprint_command", metavar="ACTION", required=True)

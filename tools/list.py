@@ -24,6 +24,7 @@ from serial.tools import list_ports
 
 from protocol.errors import TactileError
 from tools.args import add_json_flag, print_json
+from tools.commands import COMMANDS
 
 __all__ = ["register", "run", "serial_ports", "usb_devices", "SERIAL_BRIDGES", "USB_DEVICES"]
 
@@ -44,7 +45,7 @@ USB_DEVICES: dict[tuple[int, int], str] = {
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "list", help="list serial ports and USB devices; --probe asks what answers",
+        "list", help=COMMANDS["list"],
         description="List the serial ports (device, description, VID:PID, serial number) and "
                     "the USB devices this machine sees, matched against our id tables. With "
                     "--probe, ask each port (or only the PORTs named, e.g. the pty of "

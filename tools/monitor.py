@@ -43,13 +43,14 @@ from tools._frames import (
     recording_line,
 )
 from tools.args import JsonLines, add_json_flag
+from tools.commands import COMMANDS
 
 __all__ = ["register", "run", "Monitor", "PtyEnd"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "monitor", help="tap a link: forward both ways and decode every frame",
+        "monitor", help=COMMANDS["monitor"],
         description="Forward every byte between HOST_SIDE and DEVICE_SIDE unchanged and print "
                     "each frame decoded (EF01 or TPP), with direction, time and checksum "
                     "verdict, PIN-related fields masked. HOST_SIDE may be pty:PATH: a pty made "

@@ -50,6 +50,7 @@ from tools.args import (
     print_json,
     quiet_driver_logs,
 )
+from tools.commands import COMMANDS
 
 __all__ = ["register", "run", "open_pad", "layout_checks", "key_slot_report", "KeyTest",
            "pad_baud"]
@@ -110,7 +111,7 @@ def add_pad_options(parser: argparse.ArgumentParser) -> None:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "pad", help="technician tools for TPP PIN pads (keytest, audiotest, info ...)",
+        "pad", help=COMMANDS["pad"],
         description="Inspect and exercise a TPP PIN pad: info, status, layout, keys, reset, "
                     "keytest (explore mode, no PIN), audiotest. Exit status: 0 ok, 1 a device "
                     "fault or failed check, 2 bad usage.")

@@ -61,6 +61,7 @@ from tools.args import (
     print_json,
 )
 from tools.pad import _baud as _pad_baud, open_pad
+from tools.commands import COMMANDS
 
 __all__ = ["register", "run", "STATUS"]
 
@@ -87,7 +88,7 @@ def _pan(text: str) -> str:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "pin", help="run a PIN entry on a tactile PIN pad and show the PIN block",
+        "pin", help=COMMANDS["pin"],
         description="Run one PIN entry on a tactile PIN pad with spoken prompts from the pad's "
                     "fixed table. Only the enciphered PIN block and KSN reach this program. "
                     "With --json it prints exactly one object: {\"status\": ok|cancelled|timeout, "

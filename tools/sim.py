@@ -27,6 +27,7 @@ from firmware_sim.attach import create_runner
 from firmware_sim.runner import FAULTS, DeviceRunner
 from protocol.errors import ConfigurationError
 from tools.args import JsonLines, host_port
+from tools.commands import COMMANDS
 
 __all__ = ["register", "run", "build_kind_parser"]
 
@@ -36,7 +37,7 @@ _GENERIC_FLAGS = {"--pty-link", "--tcp", "--state", "--trace", "--wire-time", "-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "sim", help="run a simulated fingerprint module or PIN pad on a pty or TCP port",
+        "sim", help=COMMANDS["sim"],
         description="Run a simulated device. `tactile sim KIND --help` lists the options of "
                     f"a kind. Kinds: {', '.join(registry.kinds())}.",
         epilog="Generic stdin commands: power-cycle, unplug, replug, "

@@ -27,6 +27,7 @@ from drivers.guidance import Guide
 from drivers.guidance.profiles import PROFILE_NAMES
 from drivers.pinpad import TactilePinPad
 from tools.args import PAD_PORT_HELP, add_timeout_argument
+from tools.commands import COMMANDS
 
 __all__ = ["register", "run"]
 
@@ -43,7 +44,7 @@ def _seconds(text: str) -> float:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "tour", help="keypad tour and explore mode for a customer (spoken guidance)",
+        "tour", help=COMMANDS["tour"],
         description="Explain the keypad to the customer (its shape, the 5 with its dot, every "
                     "function key with its mark, colour and place, from the layout the pad "
                     "reports), then let the customer explore the keys until they press "
