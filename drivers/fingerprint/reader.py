@@ -235,6 +235,7 @@ class FingerprintReader:
         self._last_budget = 0.0     # the deadline of the last wait, for timeout messages
         self._fast_retry = False    # connect(): poll a booting module at short intervals
         self._connect_skipped: list[Skipped] = []
+        self._answered = False      # the module has replied on this link at least once
         self._desynced = False      # an exchange was lost: drain late replies before the next
         self._sending_until = 0.0   # when the last download's bytes have left at our baud rate
         self._pending_baudrate: int | None = None   # set_baudrate waiting for a restart
@@ -511,6 +512,7 @@ class FingerprintReader:
                 if not isinstance(event, Reply):
                     raise RemoteProtocolError(f"the module sent {type(event).__name__} instead of "
                                               f"the reply to {name}")
+                self._answered = True
             except (DeviceTimeoutError, RemoteProtocolError) as exc:
                 self._conn.cancel()
                 self._desynced = True
@@ -670,12 +672,16 @@ class FingerprintReader:
         """Ask for something only some models have; None when this one lacks it.
 
         Not repeated: firmware that lacks an instruction may answer 01/FC or nothing at all.
+        Silence means "lacks it" only from a module that has answered on this link before; a
+        module never heard from (wrong address, locked, no power) is a fault, and raises.
         """
         try:
             reply = self._request(instruction, single=True, probe=True)
         except UnsupportedError:
             return None
         except DeviceTimeoutError:
+            if not self._answered:
+                raise
             _log.debug("no answer to %s on %s: taken as not supported", _name(instruction), self.port)
             return None
         if reply.code in _UNSUPPORTED_CODES:
@@ -1067,9 +1073,26 @@ class FingerprintReader:
                                       "colour": LED_COLOURS[colour], "times": cycles})
 
     @_locked
+    def _known_to_have(self, instruction: Instruction) -> bool:
+        """True when this module certainly has ``instruction``: the model named at open, or the
+        model the module itself reported (ReadProdInfo), lists it.  Then a lost or garbled
+        reply is a link fault to retry or report, not a sign that the model lacks it."""
+        if self._model_hint is not None:
+            return opcode_table(self._model_hint).supports(instruction)
+        product = self._product if isinstance(self._product, ProductInfo) else None
+        if product is not None and product.model.upper().startswith(("R50", "R55")):
+            return opcode_table("r503").supports(instruction)
+        return False
+
     def check_sensor(self) -> bool | None:
-        """CheckSensor self-test: True ok, False sensor fault, None where the model has none."""
-        reply = self._probe(_I.CHECK_SENSOR)
+        """CheckSensor self-test: True ok, False sensor fault, None where the model has none.
+
+        On a module known to have it (the model given at open, or an R50x that said so), the
+        request is repeated after a lost or garbled reply and then raises, like any other."""
+        if self._known_to_have(_I.CHECK_SENSOR):
+            reply = self._request(_I.CHECK_SENSOR)
+        else:
+            reply = self._probe(_I.CHECK_SENSOR)
         if reply is None:
             return None
         if reply.ok:

@@ -563,17 +563,11 @@ def run_ef01_cell(fault_key: str, command: str) -> Result:
 
 
 # ================================================================================ known defects
-_PROBE = ("drivers/fingerprint/reader.py `_probe()`: a lost, garbled or refused CheckSensor "
-          "reply is taken for 'this model has no sensor check', so `check_sensor()` returns None "
-          "on an R503 that has one (wrong data) instead of retrying or raising")
 #: cells the matrix found broken in code outside this suite's owner's files:
 #: (protocol, fault, command) -> why.  They must still fail (the test is strict about it), so
-#: the list shrinks as they are fixed.
-KNOWN: dict[tuple[str, str, str], str] = {
-    ("EF01", key, "CheckSensor"): _PROBE
-    for key in ("corrupt", "corrupt-in", "drop", "drop-in", "truncate", "reset", "late",
-                "baud", "address", "password")
-}
+#: the list shrinks as they are fixed.  (Empty: CheckSensor on a module known to have it is
+#: now retried and raises, instead of reading a lost reply as "no sensor check".)
+KNOWN: dict[tuple[str, str, str], str] = {}
 
 
 # ================================================================================ docs
