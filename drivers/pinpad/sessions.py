@@ -480,21 +480,30 @@ class ExploreSession(_Session):
         self._started = True
         self._last = time.monotonic()
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         try:
             self.stop()
+        except TactileError:
+            if exc_type is None:
+                raise       # leaving normally: the caller learns that the link is gone
+            # leaving on an error already: that one is the news, not the failed stop
         finally:
             self._pad._end_session(self)
 
     def stop(self) -> None:
-        """Leave explore mode (idempotent; safe from another thread while one iterates)."""
+        """Leave explore mode (idempotent; safe from another thread while one iterates).
+
+        After a restart the pad is no longer exploring: nothing to stop.  A lost link raises
+        its typed error (DeviceDisconnectedError, TransportError): explore mode was not left
+        cleanly, the pad may still be naming keys until it is reconnected."""
         with self._consume:
             if not self._started or self._finished:
                 return
             self._finished = True
         try:
-            # after a restart or a lost link the pad is no longer exploring: nothing to stop
-            if self._pad.connected and self._pad.state is State.EXPLORE:
+            if not self._pad.connected:
+                self._pad._raise_failure()
+            if self._pad.state is State.EXPLORE:
                 self._pad._expect_done(m.ExploreStop())
         finally:
             self._pad._end_session(self)
