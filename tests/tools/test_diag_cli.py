@@ -45,6 +45,10 @@ def statuses(report) -> dict[str, str]:
 def test_a_healthy_fingerprint_module_with_a_finger(tmp_path, capsys):
     runner, port = fp_runner(tmp_path, "fp", trace="1")
     try:
+        # wait out the module's power-up first: a probe during it finds nothing at 57600 and,
+        # with no baud check on this line, the module would then answer at the next rate tried
+        with FingerprintReader.open(port):
+            pass
         with AutoCustomer(runner, finger=2):
             code, report = diag(capsys, port, "--wait", "5")
     finally:
