@@ -10,7 +10,6 @@ time limit passes when the test says so.
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
@@ -32,28 +31,13 @@ from drivers.pinpad import (
 )
 from pinpad_rig import PAN, decrypt, new_runner
 from protocol.tpp.codes import State
+from fake_clock import FakeClock
 
 _DIGIT_NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 _SEMANTIC = (DigitAccepted, KeyPressed, KeyRejected, Completed)
 #: (min_len, max_len - min_len, auto_end, block format) of a new entry
 ENTRY = st.tuples(st.integers(4, 6), st.integers(0, 3), st.booleans(),
                   st.sampled_from(["iso4", "iso0", "iso3"]))
-
-
-class FakeClock:
-    """The pad's clock: advances only when the test says so."""
-
-    def __init__(self) -> None:
-        self.t = 1000.0
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self._lock:
-            return self.t
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self.t += seconds
 
 
 class PinEntryMachine(RuleBasedStateMachine):

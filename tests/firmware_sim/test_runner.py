@@ -16,20 +16,11 @@ from firmware_sim.base import SimulatedDevice
 from firmware_sim.runner import DeviceRunner, open_runners
 from protocol.errors import ConfigurationError, TransportError
 from sim_echo import EchoDevice
-
-
-class FakeClock:
-    """A clock the test moves; the runner is woken after each move."""
-
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def __call__(self) -> float:
-        return self.t
+from fake_clock import FakeClock
 
 
 def advance(runner: DeviceRunner, clock: FakeClock, seconds: float) -> None:
-    clock.t += seconds
+    clock.advance(seconds)
     runner.wake()
 
 

@@ -22,20 +22,7 @@ from drivers.guidance.tour import ExploreResult, TourResult
 from drivers.pinpad import TactilePinPad
 from pinpad_rig import new_runner
 from protocol.errors import LocalProtocolError
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.t = 1000.0
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self._lock:
-            return self.t
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self.t += seconds
+from fake_clock import FakeClock
 
 
 class Customer:

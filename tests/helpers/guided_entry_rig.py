@@ -14,31 +14,15 @@ to the end at once: the clock jumps past each such utterance as it starts.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from drivers.guidance import Guide
 from drivers.pinpad import TactilePinPad
 from pinpad_rig import new_runner
+from fake_clock import FakeClock
 
 #: the simulator events a customer perceives (hear, see, feel)
 PERCEIVED = ("say", "say-stopped", "display", "tone", "haptic", "audio")
-
-
-class FakeClock:
-    """The pad's clock: advances only when told."""
-
-    def __init__(self) -> None:
-        self.t = 1000.0
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self._lock:
-            return self.t
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self.t += seconds
 
 
 class EntryRig:
