@@ -6,72 +6,21 @@ decrypts (published TEST keys) to the PIN typed, and no PIN digit sequence is pr
 from __future__ import annotations
 
 import json
-import os
-import selectors
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
 from pinpad_rig import PAN, decrypt
+from sim_process import LAUNCH, SimProcess
 
-LAUNCH = "import sys; from tools.cli import main; sys.exit(main(sys.argv[1:]))"
-
-
-class Sim:
-    """``tactile sim pinpad --pty-link PATH`` with a deadline-bound line reader."""
-
-    def __init__(self, link: str) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-c", LAUNCH, "sim", "pinpad",
-                                      "--pty-link", link], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self._buf = b""
-        self._sel = selectors.DefaultSelector()
-        self._sel.register(self.proc.stdout, selectors.EVENT_READ)
-        self.lines: list[dict] = []
-
-    def until(self, predicate, timeout: float = 20.0) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            while b"\n" in self._buf:
-                raw, self._buf = self._buf.split(b"\n", 1)
-                item = json.loads(raw)
-                self.lines.append(item)
-                if predicate(item):
-                    return item
-            left = deadline - time.monotonic()
-            assert left > 0, f"tactile sim said nothing matching within {timeout} s"
-            if self._sel.select(left):
-                chunk = os.read(self.proc.stdout.fileno(), 65536)
-                assert chunk, "tactile sim ended early: " + self.proc.stderr.read().decode()
-                self._buf += chunk
-
-    def send(self, line: str) -> dict:
-        self.proc.stdin.write(line.encode() + b"\n")
-        self.proc.stdin.flush()
-        return self.until(lambda item: "ok" in item)
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        self._sel.close()
-        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
-            stream.close()
 
 
 @pytest.fixture
 def sim(tmp_path):
-    process = Sim(str(tmp_path / "pad"))
+    process = SimProcess("pinpad", "--pty-link", str(tmp_path / "pad"))
     try:
-        ready = process.until(lambda item: item.get("event") == "ready")
-        process.port = ready["port"]
+        process.ready()
         yield process
     finally:
         process.close()
@@ -84,7 +33,7 @@ def tactile_pin(*args: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize("pin,fmt", [("739164", "iso4"), ("50284613", "iso0")])
 def test_json_contract_and_the_block_decrypts_to_the_pin(sim, pin, fmt):
-    assert sim.send("script " + "; ".join(f"press {d}" for d in pin) + "; press enter")["ok"]
+    assert sim.ask("script " + "; ".join(f"press {d}" for d in pin) + "; press enter")["ok"]
     done = tactile_pin(sim.port, "--pan", PAN, "--format", fmt, "--min", "6", "--max", "8",
                        "--json")
     assert done.returncode == 0, done.stderr
@@ -100,11 +49,11 @@ def test_json_contract_and_the_block_decrypts_to_the_pin(sim, pin, fmt):
     assert pin not in done.stdout + done.stderr
     # the simulator never showed or said the PIN either
     sim.until(lambda item: item.get("event") == "mode" and item.get("mode") == "idle")
-    assert pin not in json.dumps(sim.lines, ensure_ascii=False)
+    assert pin not in json.dumps(sim.events, ensure_ascii=False)
 
 
 def test_cancelled_entry_exits_1_with_no_block(sim):
-    sim.send("script press 4; press 2; press cancel")
+    sim.ask("script press 4; press 2; press cancel")
     done = tactile_pin(sim.port, "--pan", PAN, "--json", "--lang", "zh-CN")
     assert done.returncode == 1
     result = json.loads(done.stdout)
@@ -115,7 +64,7 @@ def test_cancelled_entry_exits_1_with_no_block(sim):
 
 
 def test_readable_output_without_json(sim):
-    sim.send("script press 1; press 9; press 7; press 3; press enter")
+    sim.ask("script press 1; press 9; press 7; press 3; press enter")
     done = tactile_pin(sim.port, "--pan", PAN)
     assert done.returncode == 0, done.stderr
     assert "PIN block" in done.stdout and "ok" in done.stdout

@@ -10,20 +10,16 @@ as real processes, as a technician's script does.
 from __future__ import annotations
 
 import json
-import os
-import selectors
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
 from firmware_sim import simulate
 from pinpad_rig import PAN, decrypt
 from tools.cli import main as tactile
+from sim_process import LAUNCH, SimProcess
 
-LAUNCH = "import sys; from tools.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
 def presses(*groups: str) -> str:
@@ -118,63 +114,19 @@ def test_bad_mismatches_is_usage_error(capsys):
 
 
 # -- real processes -----------------------------------------------------------------------------
-class Sim:
-    """``tactile sim pinpad --pty-link PATH`` with a deadline-bound reader of its event lines."""
-
-    def __init__(self, link: str) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-c", LAUNCH, "sim", "pinpad",
-                                      "--pty-link", link], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self._buf = b""
-        self._sel = selectors.DefaultSelector()
-        self._sel.register(self.proc.stdout, selectors.EVENT_READ)
-
-    def until(self, predicate, timeout: float = 20.0) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            while b"\n" in self._buf:
-                raw, self._buf = self._buf.split(b"\n", 1)
-                item = json.loads(raw)
-                if predicate(item):
-                    return item
-            left = deadline - time.monotonic()
-            assert left > 0, f"tactile sim said nothing matching within {timeout} s"
-            if self._sel.select(left):
-                chunk = os.read(self.proc.stdout.fileno(), 65536)
-                assert chunk, "tactile sim ended early: " + self.proc.stderr.read().decode()
-                self._buf += chunk
-
-    def send(self, line: str) -> dict:
-        self.proc.stdin.write(line.encode() + b"\n")
-        self.proc.stdin.flush()
-        return self.until(lambda item: "ok" in item)
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        self._sel.close()
-        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
-            stream.close()
-
-
 def test_guided_change_between_real_processes(tmp_path):
-    sim = Sim(str(tmp_path / "pad"))
+    sim = SimProcess("pinpad", "--pty-link", str(tmp_path / "pad"))
     pin = None
     try:
-        port = sim.until(lambda item: item.get("event") == "ready")["port"]
-        assert sim.send(presses("97531 enter 97531 enter"))["ok"]
+        port = sim.ready()
+        assert sim.ask(presses("97531 enter 97531 enter"))["ok"]
         pin = subprocess.Popen([sys.executable, "-c", LAUNCH, "pin", port, "--pan", PAN,
                                 "--change", "--profile", "standard", "--min", "5", "--max", "5",
                                 "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)
         # the customer hears the instructions begin and presses Enter to go on
         sim.until(lambda item: item.get("event") == "say" and item.get("source") == "host")
-        assert sim.send("press enter")["ok"]
+        assert sim.ask("press enter")["ok"]
         out, err = pin.communicate(timeout=60)
         assert pin.returncode == 0, err
         result = json.loads(out)

@@ -5,11 +5,8 @@ scripted explore (5, Enter, Cancel) ends it; exit 0 then, every phrase one line 
 
 from __future__ import annotations
 
-import json
 import os
 import queue
-import selectors
-import signal
 import subprocess
 import sys
 import threading
@@ -19,8 +16,8 @@ import pytest
 
 from firmware_sim import simulate
 from tools.cli import main
+from sim_process import LAUNCH, SimProcess
 
-LAUNCH = "import sys; from tools.cli import main; sys.exit(main(sys.argv[1:]))"
 _TAGS = ("[guide] ", "[pad] ", "[teller] ", "[tone] ", "[haptic] ")
 
 
@@ -134,53 +131,9 @@ def test_no_pad_is_a_device_fault(capsys, tmp_path):
 
 
 # -- real processes ------------------------------------------------------------------------------
-class Sim:
-    """``tactile sim pinpad --pty-link PATH``; a customer thread reads its events and acts."""
-
-    def __init__(self, link: str) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-c", LAUNCH, "sim", "pinpad",
-                                      "--pty-link", link], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self._buf = b""
-        self._sel = selectors.DefaultSelector()
-        self._sel.register(self.proc.stdout, selectors.EVENT_READ)
-        self.events: list[dict] = []
-
-    def next(self, timeout: float) -> dict | None:
-        deadline = time.monotonic() + timeout
-        while b"\n" not in self._buf:
-            left = deadline - time.monotonic()
-            if left <= 0 or not self._sel.select(left):
-                return None
-            chunk = os.read(self.proc.stdout.fileno(), 65536)
-            if not chunk:
-                return None
-            self._buf += chunk
-        raw, self._buf = self._buf.split(b"\n", 1)
-        item = json.loads(raw)
-        self.events.append(item)
-        return item
-
-    def send(self, line: str) -> None:
-        self.proc.stdin.write(line.encode() + b"\n")
-        self.proc.stdin.flush()
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
-            stream.close()
-        self._sel.close()
-
-
 def test_tactile_tour_as_a_process_on_a_pty(tmp_path):
     link = str(tmp_path / "pad")
-    sim = Sim(link)
+    sim = SimProcess("pinpad", "--pty-link", link)
     tour = None
     try:
         deadline = time.monotonic() + 20
