@@ -310,18 +310,10 @@ class GuidedPinEntry:
             if self._done:
                 return None
             raise TactileError("use the guided entry in a with block")
-        deadline = time.monotonic() + max(0.0, float(timeout))
-        while True:
-            # the session's own one-item pull (as drivers.pinpad.listener does)
-            event = self.session._take()
-            if event is None and not self.session.finished:
-                self.session._pump(max(0.0, min(deadline - time.monotonic(), 0.25)))
-                event = self.session._take()
-            if event is not None:
-                self._react(event)
-                return event
-            if self.session.finished or time.monotonic() >= deadline:
-                return None
+        event = self.session.next_event(timeout)
+        if event is not None:
+            self._react(event)
+        return event
 
     def run(self) -> "GuidedPinEntry":
         """The whole guided entry in one call; returns it, finished."""

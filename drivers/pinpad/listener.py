@@ -74,15 +74,8 @@ class KeyListener(_Session):
         if not self._started:
             raise TactileError("use the key listener in a with block: "
                                "`with pad.listen() as listener: ...`")
-        deadline = time.monotonic() + max(0.0, float(timeout))
-        while True:
-            event = self._take()
-            if event is not None:
-                return event
-            left = deadline - time.monotonic()
-            if self._finished or left <= 0 or not self._pump(min(left, 0.25)):
-                if self._finished or time.monotonic() >= deadline:
-                    return self._take()
+        return self.next_event(timeout)
+
     def events(self, timeout: float) -> Iterator[PadEvent]:
         """Yield events until ``timeout`` seconds pass without one."""
         while True:

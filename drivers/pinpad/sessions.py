@@ -220,6 +220,21 @@ class _Session:
             raise item
         return item
 
+    def next_event(self, timeout: float = 0.0) -> PadEvent | None:
+        """The next event within ``timeout`` seconds, or None (nothing came, or the session has
+        ended); a failure of the link or the pad raises its typed error.  For a caller that
+        polls instead of iterating (the events are the same, applied once, in order)."""
+        deadline = time.monotonic() + max(0.0, float(timeout))
+        while True:
+            event = self._take()
+            if event is not None:
+                return event
+            if self._finished:
+                return None
+            left = max(0.0, deadline - time.monotonic())
+            if not self._pump(min(left, 0.25)) and time.monotonic() >= deadline:
+                return self._take()
+
     def _finish(self) -> None:
         self._finished = True
         self._pad._end_session(self)
