@@ -51,11 +51,11 @@ import time
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from protocol.errors import ConfigurationError, TactileError
-from protocol.tpp.codes import MAX_PROMPT_ARG, State
+from protocol.tpp.codes import MAX_PROMPT_ARG
 from protocol.tpp.prompts import PROMPTS, PromptId
 
 from drivers.guidance.catalog import number_words
-from drivers.guidance.channels import HAPTIC_PATTERNS
+from drivers.guidance.channels import ENTRY_STATES, HAPTIC_PATTERNS
 from drivers.pinpad.events import (
     Completed,
     Completion,
@@ -90,7 +90,6 @@ _STATUS = {Completion.ENTER: "ok", Completion.AUTO: "ok", Completion.CANCEL: "ca
 #: pattern of :data:`drivers.guidance.channels.HAPTIC_PATTERNS`).
 ACCEPTED_PULSE = HAPTIC_PATTERNS["accepted"]
 
-_ENTRY_STATES = (State.PIN_ENTRY, State.PIN_CHANGE)
 #: the pad's closing prompt for each way an entry ends (firmware_sim/pinpad/core.py _complete)
 _CLOSING = {Completion.TIMEOUT: PromptId.ENTRY_TIMEOUT, Completion.CANCEL: PromptId.ENTRY_CANCELLED,
             Completion.MISMATCH: PromptId.ENTRY_CANCELLED}
@@ -333,7 +332,7 @@ class GuidedPinEntry:
 
     def repeat(self) -> Any:
         """Say the last fixed prompt again (during the entry), or the last message (outside)."""
-        if self.running and self.pad.state in _ENTRY_STATES:
+        if self.running and self.pad.state in ENTRY_STATES:
             if self._last_prompt is None:
                 return None
             ident, args = self._last_prompt
@@ -359,7 +358,7 @@ class GuidedPinEntry:
             self._hear_setting()
 
     def _hear_setting(self) -> None:
-        if self.announcer.speak_enabled and self.pad.state in _ENTRY_STATES:
+        if self.announcer.speak_enabled and self.pad.state in ENTRY_STATES:
             self.repeat()
 
     # -- before the entry: instructions in words -------------------------------------------------
@@ -523,7 +522,7 @@ class GuidedPinEntry:
 
     # -- during the entry: reactions to the pad's events -------------------------------------------
     def _in_entry(self) -> bool:
-        return self.pad.state in _ENTRY_STATES
+        return self.pad.state in ENTRY_STATES
 
     def _prompt(self, ident: int, *args: int) -> None:
         """Say one of the pad's fixed prompts ourselves, while the entry still runs (a prompt
@@ -714,7 +713,7 @@ class GuidedPinEntry:
         seconds = (len(self._result_text) + 60) / _SLOWEST_CPS[self.lang] * 100 / \
             max(50, self.profile.rate) + 3.0
         try:
-            if not ids or self.pad.state in _ENTRY_STATES:
+            if not ids or self.pad.state in ENTRY_STATES:
                 return
             if listener is None:
                 listener = self.pad.listen()
