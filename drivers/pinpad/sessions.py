@@ -171,6 +171,8 @@ class _Session:
         self._last = time.monotonic()
         #: how many utterances the pad reported as failed (SpeechEnded "failed") in this session
         self.speech_failed = 0
+        #: the pad's restart or tamper that ended the session (nothing was kept), if one did
+        self._ended_by: TactileError | None = None
 
     # called by the pad (reader thread); never blocks
     def _put(self, item: PadEvent | BaseException) -> None:
@@ -205,6 +207,8 @@ class _Session:
             try:
                 self._apply(item)
             except TactileError as exc:  # restart, tamper, a failed PIN block fetch
+                if isinstance(exc, (PadRestartedError, PadTamperedError)):
+                    self._ended_by = exc
                 self._backlog.append(exc)
                 return True
             self._backlog.append(item)
@@ -340,14 +344,15 @@ class PinEntrySession(_Session):
 
         Safe from any thread, also while another thread iterates the session: that thread
         still receives every event, the final :class:`Completed` included.  A cancel after the
-        entry ended (or crossing its end) is a no-op."""
+        entry ended (or crossing its end) is a no-op, unless the pad ended it by restarting
+        or by tamper: then nothing was kept, and the cancel raises that error too."""
         if self._finished or not self._started:
-            return
+            return self._after_end()
         try:
             self._pad._expect_done(m.CancelEntry())
         except TactileError:
             if self._finished:
-                return  # the entry ended (and the pad may be closed) while we asked: no-op
+                return self._after_end()  # it ended (the pad may be closed) while we asked
             raise
         deadline = time.monotonic() + self._pad.timeout + _GRACE
         while not self._finished:
@@ -359,8 +364,15 @@ class PinEntrySession(_Session):
                 self._pump(min(left, 0.05))
             except TactileError:
                 if self._finished:
-                    return
+                    return self._after_end()
                 raise
+        self._after_end()
+
+    def _after_end(self) -> None:
+        """A cancel that found the entry over: nothing to do, unless the pad's restart or
+        tamper ended it (the caller asked to end an entry the pad has already lost)."""
+        if self._ended_by is not None:
+            raise self._ended_by
 
     def run(self, on_event: Callable[[PadEvent], object] | None = None) -> "PinEntrySession":
         """Run the whole entry with a callback instead of a loop (``on_event`` sees every
