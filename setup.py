@@ -25,6 +25,8 @@ setup(
         # the shared audit trail of many counters (drivers.confirmation.PostgresStore)
         "psycopg[binary]>=3.1",
         "Babel>=2.12",
+        # Mandarin word boundaries for laying out display text (protocol.tpp.display)
+        "rjieba>=0.2",
     ],
     extras_require={
         # the third-party EF01 host libraries run unchanged against our simulator in the tests

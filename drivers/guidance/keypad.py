@@ -712,7 +712,7 @@ def describe_keypad(layout: Layout, lang: str, *, spatial: str = "full") -> list
 # -- the pad's own words (TPP SPEC 9.1) -----------------------------------------------------------
 def pad_description(key: Key, lang: str) -> str:
     """What the pad says by itself when ``key`` is pressed in explore mode (SPEC 9.1):
-    ``five, row 2, column 2, with a raised dot`` / ``五，第2行第2列，有凸点。``
+    ``five, row 2, column 2, with a raised dot`` / ``五，第二排第二个，有凸点。``
 
     The pad builds these itself; the host renders the same template (the protocol's one,
     :func:`protocol.tpp.prompts.describe_key`) only so that the teller's feed and the transcript

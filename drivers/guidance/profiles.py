@@ -10,7 +10,7 @@ What each preset means (the issue's list; numbers are our choice where it was si
 =========== ==================================================================================
 blind       full spatial guidance; private audio through the headset when one is in, and the
             tour offers to wait for one; a 60 s inactivity limit with warnings; digit
-            feedback by count ("Digits entered: 3"); key tones only
+            feedback by count ("3 digits."); key tones only
             into the headset (PRIVATE_ONLY), since keystroke rhythm leaks through a speaker
 low-vision  large text on the pad's display plus speech; brief spatial guidance
 deaf        nothing depends on hearing: text on the pad's display and the teller's screen,
@@ -47,7 +47,7 @@ class Profile:
     ``rate``: speech rate in % (50..200, 100 normal); ``volume``: 1..1000, 0 = the pad's own;
     ``time_limit``: PIN entry inactivity limit in seconds (10..600); ``spatial``: "full" (every
     key with its neighbours) or "brief"; ``digit_feedback``: "tone" (the pad's uniform key
-    tone), "count" (the pad's fixed prompt "Digits entered: N" after each digit), "haptic"
+    tone), "count" (the pad's fixed prompt "N digits." after each digit), "haptic"
     (one identical pulse) or "none"; ``repeat_instructions``: say each instruction twice;
     ``offer_tour``: offer the keypad tour before PIN entry; ``wait_for_headset``: the tour
     offers to wait for a headset; ``headset_wait``: seconds to wait; ``beep``: the pad's key

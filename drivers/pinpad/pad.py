@@ -663,8 +663,26 @@ class TactilePinPad:
         """Volume 1..1000 and speech rate 50..200 % (0 leaves the pad's default)."""
         self._expect_done(m.SetVolume(volume=int(volume), rate=int(rate)))
 
+    def set_language(self, lang: str) -> None:
+        """The language of the pad's own prompts and key names from now on, idle included
+        (TPP SetLanguage; a pad without the CUSTOMER_SETTINGS capability refuses it)."""
+        self._expect_done(m.SetLanguage(lang=lang))
+
+    def set_feedback(self, *, speech: bool = True, tones: bool = True,
+                     haptics: bool = False, captions: bool = True,
+                     large: bool = False) -> None:
+        """Which senses the pad's feedback reaches for the customer now at the pad (TPP
+        SetFeedback): ``speech`` False shows prompts, key names and Speak text without speaking
+        them, ``tones`` False silences every tone, ``haptics`` True adds the named vibration
+        patterns, ``captions`` shows what is said in pages in step with it, ``large`` in large
+        type.  Hello and Reset restore speech, tones and captions on, haptics and large off."""
+        self._expect_done(m.SetFeedback(speech=bool(speech), tones=bool(tones),
+                                        haptics=bool(haptics), captions=bool(captions),
+                                        large=bool(large)))
+
     def display(self, text: str, *, large: bool = False) -> None:
-        """Show text on the pad's display (refused during PIN entry); "" clears it."""
+        """Show text on the pad's display (refused during PIN entry); "" clears it.  Lines are
+        separated by ``\n`` and must fit (``protocol.tpp.display``; TEXT_TOO_LONG otherwise)."""
         self._expect_done(m.Display(text=text, large=bool(large)))
 
     def haptic(self, pattern: Sequence[int] = (100,)) -> None:

@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from protocol.tpp.codes import HAPTIC_PATTERNS as _PATTERNS
+
 __all__ = [
     "Utterance",
     "Audio",
@@ -52,14 +54,9 @@ TONES: dict[str, tuple[int, int]] = {
     "attention": (1500, 100),
 }
 
-#: haptic pulse patterns, milliseconds on/off alternating starting with on
-HAPTIC_PATTERNS: dict[str, list[int]] = {
-    "key": [30],
-    "inactive": [15, 40, 15],
-    "warning": [120, 80, 120, 80, 120],
-    "error": [400],
-    "success": [60, 60, 60],
-}
+#: haptic pulse patterns, milliseconds on/off alternating starting with on (one home for the pad
+#: and the host: protocol.tpp.codes.HAPTIC_PATTERNS, SPEC 6.7)
+HAPTIC_PATTERNS: dict[str, list[int]] = {name: list(p) for name, p in _PATTERNS.items()}
 
 
 class SpeechUnavailable(Exception):
@@ -92,6 +89,10 @@ class Utterance:
     started: float | None = None
     interrupted: bool = False
     ident: int = 0
+    #: shown only (SetFeedback speech off): never heard, not in the transcript
+    silent: bool = False
+    #: shown on the display, paged in step, while it is said
+    caption: bool = False
 
     @property
     def ends(self) -> float:
@@ -118,11 +119,17 @@ class Audio:
     emit: Callable[..., None]
     now: Callable[[], float]
     on_speech_end: Callable[[Utterance, str], None] = lambda u, how: None
+    #: called when an utterance starts (the pad shows its caption then, in step with it)
+    on_speech_start: Callable[[Utterance], None] = lambda u: None
     volume: int = DEFAULT_VOLUME
     rate: float = DEFAULT_RATE
     headset: bool = False
     beep_active: bool = True
     beep_inactive: bool = True
+    #: TPP SetFeedback: the pad's own speech, tones, and named vibration patterns
+    speech_on: bool = True
+    tones_on: bool = True
+    haptics_on: bool = False
     failed: bool = False
     transcript: list[Utterance] = field(default_factory=list)
     current: Utterance | None = None
@@ -153,12 +160,19 @@ class Audio:
     # -- speech ---------------------------------------------------------------------------
     def say(self, text: str, lang: str, *, source: str, rate: float | None = None,
             volume: int | None = None, prompt_id: int | None = None, queue: bool = False,
-            interruptible: bool = True) -> Utterance:
-        """Speak ``text``: now (replacing what is being said) or, with ``queue``, after it."""
-        if self.failed:
+            interruptible: bool = True, caption: bool = False) -> Utterance:
+        """Speak ``text``: now (replacing what is being said) or, with ``queue``, after it;
+        ``caption``: shown while it is said.  With speech off (SetFeedback) it is shown only,
+        for as long as it would take to say."""
+        silent = not self.speech_on
+        if self.failed and not silent:
             raise SpeechUnavailable("the speech unit does not respond (fault injected)")
         utt = self._utterance(text, lang, source=source, rate=rate, volume=volume,
                               prompt_id=prompt_id, interruptible=interruptible)
+        # the silent form (SetFeedback speech off): shown for as long as it would take to say,
+        # with the same id and end, but nothing reaches the speaker or the headset
+        utt.silent = silent
+        utt.caption = caption or silent
         if queue and self.current is not None:
             self.pending.append(utt)
             return utt
@@ -191,6 +205,10 @@ class Audio:
     def _start(self, utt: Utterance, at: float) -> None:
         utt.started = at
         utt.channel = self.channel
+        self.on_speech_start(utt)
+        if utt.silent:
+            self.current = utt
+            return
         self.transcript.append(utt)
         if len(self.transcript) > TRANSCRIPT_LIMIT:
             # a simulator that runs for days (or a 10,000-session soak) must not grow for ever
@@ -216,7 +234,8 @@ class Audio:
         dropped, self.pending = self.pending, []
         self.current = None
         utt.interrupted = True
-        self.emit("say-stopped", id=utt.ident, reason=how)
+        if not utt.silent:
+            self.emit("say-stopped", id=utt.ident, reason=how)
         self.on_speech_end(utt, how)
         for queued in dropped:
             self.on_speech_end(queued, how)
@@ -240,6 +259,12 @@ class Audio:
     # -- tones and haptics ----------------------------------------------------------------
     def tone(self, name: str, *, freq: int | None = None, ms: int | None = None,
              volume: int | None = None) -> None:
+        """A tone; with tones off (SetFeedback) nothing is heard and, with haptics on, the
+        tone's vibration pattern is felt instead."""
+        if not self.tones_on:
+            if self.haptics_on and name in _TONE_HAPTICS:
+                self.haptic(_TONE_HAPTICS[name])
+            return
         f, d = TONES.get(name, (freq or 1000, ms or 100))
         self.emit("tone", tone=name, freq=freq or f, ms=ms or d, channel=self.channel,
                   volume=volume or self.volume)
@@ -248,14 +273,23 @@ class Audio:
         self.emit("haptic", pattern=list(pattern if pattern is not None else HAPTIC_PATTERNS[name]),
                   kind=name)
 
+    def cue(self, tone: str, haptic: str) -> None:
+        """The end of a step or a warning: its tone, and its vibration pattern when haptics
+        are on (SetFeedback) or the headset is in (private mode)."""
+        if self.tones_on:
+            self.tone(tone)
+        if self.haptics_on or self.private:
+            self.haptic(haptic)
+
     def key_feedback(self, active: bool, policy: str = "follow") -> None:
         """Feedback for one key press; identical for every key of the same activity.
 
         The tone goes to the current channel: the public speaker, or only the headset while
-        one is in (private audio: keystroke rhythm must not reach bystanders).  In private mode
-        the key also gives the identical haptic pulse.  ``policy`` (TPP BeepPolicy during PIN
-        entry): "follow" the KeypressBeep(active, inactive) setting, "silent", "always", or
-        "private-only" (tones only while a headset is in, never on the public speaker).
+        one is in (private audio: keystroke rhythm must not reach bystanders).  In private mode,
+        or with haptics on (SetFeedback), the key also gives the identical haptic pulse.
+        ``policy`` (TPP BeepPolicy during PIN entry): "follow" the KeypressBeep(active,
+        inactive) setting, "silent", "always", or "private-only" (tones only while a headset is
+        in, never on the public speaker).  With tones off (SetFeedback) no key tone sounds.
         """
         name = "key" if active else "inactive"
         if policy == "follow":
@@ -266,7 +300,12 @@ class Audio:
             sound = self.private
         else:
             sound = True
-        if sound:
+        if sound and self.tones_on:
             self.tone(name)
-        if self.private:
+        if self.private or self.haptics_on:
             self.haptic(name)
+
+
+#: the vibration a tone becomes when tones are off and haptics on
+_TONE_HAPTICS = {"key": "key", "inactive": "inactive", "warning": "warning", "error": "error",
+                 "success": "done", "attention": "attention"}

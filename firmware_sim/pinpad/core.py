@@ -48,6 +48,7 @@ from typing import Any, Callable
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from protocol.layout import DIGIT_KEY_NAMES, Key, Layout
+from protocol.tpp.display import DisplaySize, paginate
 from protocol.tpp.codes import (
     HELD_PIN_LIFETIME,
     HELP_EXTENSIONS,
@@ -106,6 +107,8 @@ DEFAULT_TIMEOUT = 90.0
 #: seconds between repetitions of the explore-mode warning (SPEC section 8 rule 9)
 EXPLORE_WARNING_EVERY = 60.0
 RATE_WINDOW = 3600.0
+#: seconds each page of the pad's own text stays up at least (silent form, or no speech)
+_READ_SECONDS_PER_PAGE = 3.0
 #: how an entry ended (TPP EntryEnd names)
 COMPLETION_REASONS = ("enter", "auto", "cancel", "clear", "backspace", "help", "timeout",
                       "host-cancel", "mismatch")
@@ -218,8 +221,12 @@ class PadCore:
                  emit: Callable[..., None], notify: Callable[..., None],
                  now: Callable[[], float], wall_now: Callable[[], float],
                  random_bytes: Callable[[int], bytes],
-                 rate_limit: int = DEFAULT_RATE_LIMIT) -> None:
+                 rate_limit: int = DEFAULT_RATE_LIMIT,
+                 display: DisplaySize = DisplaySize(20, 4)) -> None:
         self.layout = layout
+        self.display_size = display
+        #: later pages of what the display shows: (when, text, large), in step with speech
+        self._pages: list[tuple[float, str, bool]] = []
         self._keys: dict[str, Key] = {k.name: k for k in layout.keys}
         self.store = store
         self.keystore = keystore
@@ -229,7 +236,10 @@ class PadCore:
         self.wall_now = wall_now
         self.random_bytes = random_bytes
         self.rate_limit = rate_limit
-        self.audio = Audio(emit=emit, now=now, on_speech_end=self._speech_ended)
+        self.audio = Audio(emit=emit, now=now, on_speech_end=self._speech_ended,
+                           on_speech_start=self._speech_started)
+        #: SetFeedback captions: host speech is shown too, in step with it
+        self.captions = True
         self.mode = Mode.OFF
         self.large_type = False
         self.lang = "zh-CN"
@@ -264,6 +274,7 @@ class PadCore:
         self.audio.current = None
         self.audio.pending = []
         self.audio.beep_active = self.audio.beep_inactive = True
+        self._reset_feedback()
         self._load_settings()
         self._session_key = bytes(self.random_bytes(16))
         if self.store.fresh:
@@ -287,8 +298,17 @@ class PadCore:
         """A new host session (TPP Hello): end explore/entry silently, wipe every PIN."""
         self._wipe_volatile()
         self.audio.stop("mode")
+        self._reset_feedback()
         if self.mode in (Mode.EXPLORE, Mode.PIN, Mode.PIN_CHANGE):
             self._set_mode(Mode.IDLE)
+
+    def _reset_feedback(self) -> None:
+        """Speech, tones and captions on, haptics and large type off: SetFeedback's defaults
+        (SPEC 6.7)."""
+        self.audio.speech_on = self.audio.tones_on = True
+        self.audio.haptics_on = False
+        self.captions = True
+        self.large_type = False
 
     def _wipe_volatile(self) -> None:
         if self._entry is not None:
@@ -306,21 +326,34 @@ class PadCore:
             self._emit("mode", mode=mode.value)
 
     # -- feedback helpers -------------------------------------------------------------------
-    def _display(self, text: str, large: bool | None = None) -> None:
-        self._emit("display", text=text, large=self.large_type if large is None else large)
+    def _display(self, text: str, large: bool | None = None, duration: float = 0.0) -> None:
+        """Show the pad's own text, laid out for its display (SPEC 6.7): page by page, the
+        later pages in step with ``duration`` (the time it takes to say it)."""
+        large = self.large_type if large is None else large
+        size = self.display_size
+        pages = paginate(text, size.columns, size.rows, large) if text else [""]
+        self._pages = []
+        if not pages:
+            return
+        self._emit("display", text=pages[0], large=large)
+        step = max(duration, _READ_SECONDS_PER_PAGE * len(pages)) / len(pages)
+        now = self.now()
+        self._pages = [(now + step * i, page, large) for i, page in enumerate(pages) if i]
 
     def _prompt(self, name: str, *args: int, lang: str | None = None,
                 queue: bool = False) -> None:
-        """Speak and display a fixed prompt (display only if the speech unit failed); with
-        ``queue`` after what is being said instead of replacing it."""
+        """Speak and display a fixed prompt (display only if the speech unit failed, or in the
+        silent form of SetFeedback); with ``queue`` after what is being said instead of
+        replacing it."""
         prompt = prompt_by_name(name)
         lang = lang or (self._entry.lang if self._entry else self.lang)
         text = render_prompt(prompt.ident, lang, tuple(args))
-        self._display(text)
         try:
-            self.audio.say(text, lang, source="prompt", prompt_id=int(prompt.ident), queue=queue)
+            self.audio.say(text, lang, source="prompt", prompt_id=int(prompt.ident), queue=queue,
+                           caption=True)
         except SpeechUnavailable:
             # the customer hears nothing: the host must know (SpeechEnded FAILED, SPEC 6.4)
+            self._display(text)
             utt = self.audio.failed_own_speech(text, lang, source="prompt",
                                                prompt_id=int(prompt.ident))
             self._emit("say-failed", prompt=int(prompt.ident), id=utt.ident)
@@ -328,8 +361,12 @@ class PadCore:
     def _mask_display(self) -> None:
         entry = self._entry
         assert entry is not None
-        label = "密码" if entry.lang == "zh-CN" else "PIN"
-        self._display(f"{label}: " + "*" * entry.buffer.count)
+        label = "密码：" if entry.lang == "zh-CN" else "PIN: "
+        self._display(label + "*" * entry.buffer.count)
+
+    def _speech_started(self, utt: Utterance) -> None:
+        if utt.caption:
+            self._display(utt.text, duration=utt.duration)
 
     def _speech_ended(self, utt: Utterance, how: str) -> None:
         self._notify("speech-ended", id=utt.ident, how=how)
@@ -536,14 +573,18 @@ class PadCore:
         self._entry = None
         self._set_mode(Mode.IDLE)
         self._notify("entry-complete", how=how, digits=count, key=key, change=entry.change)
+        # each end has its own vibration pattern (SPEC 6.7), so it is told apart by touch
         if success:
-            self.audio.tone("success")
+            self.audio.cue("success", "done")
             self._prompt("pin-changed" if entry.change else "entry-complete", lang=entry.lang)
         elif how == "timeout":
-            self.audio.tone("error")
+            self.audio.cue("error", "timeout")
             self._prompt("entry-timeout", lang=entry.lang)
         elif how in ("cancel", "host-cancel", "mismatch"):
-            self._prompt("entry-cancelled", lang=entry.lang)
+            if self.audio.haptics_on or self.audio.private:
+                self.audio.haptic("error" if how == "mismatch" else "cancelled")
+            self._prompt("pin-change-cancelled" if entry.change else "entry-cancelled",
+                         lang=entry.lang)
 
     # -- the held (enciphered) PIN ------------------------------------------------------------
     def _session_cipher(self) -> Cipher:
@@ -605,7 +646,8 @@ class PadCore:
             raise Refusal(ResultCode.BAD_PARAMETER, "speech text must be 1..1000 characters")
         try:
             return self.audio.say(text, lang, source="host", rate=rate, volume=volume,
-                                  interruptible=interruptible, queue=queue).ident
+                                  interruptible=interruptible, queue=queue,
+                                  caption=self.captions).ident
         except SpeechUnavailable as exc:
             raise Refusal(ResultCode.SPEECH_FAILED, f"speech failed: {exc}") from None
 
@@ -626,11 +668,9 @@ class PadCore:
             text = render_prompt(prompt_id, lang, tuple(args))
         except ValueError as exc:
             raise Refusal(ResultCode.BAD_PARAMETER, str(exc)) from None
-        if display:
-            self._display(text)
         try:
             return self.audio.say(text, lang, source="prompt", prompt_id=prompt_id,
-                                  interruptible=interruptible).ident
+                                  interruptible=interruptible, caption=display).ident
         except SpeechUnavailable as exc:
             raise Refusal(ResultCode.SPEECH_FAILED, f"speech failed: {exc}") from None
 
@@ -673,15 +713,43 @@ class PadCore:
         self.audio.rate = DEFAULT_RATE if rate is None else rate
         self._save_settings()
 
+    def set_language(self, lang: str) -> None:
+        """TPP SetLanguage: the pad's own prompts and key names in ``lang`` from now on."""
+        self._require_powered()
+        if self._in_entry():
+            raise Refusal(ResultCode.NOT_ALLOWED_DURING_PIN,
+                          "the language of a running PIN entry is fixed at its start")
+        self._check_lang(lang)
+        self.lang = lang
+        self._save_settings()
+
+    def set_feedback(self, speech: bool, tones: bool, haptics: bool, captions: bool = True,
+                     large: bool = False) -> None:
+        """TPP SetFeedback: which senses the pad's own feedback reaches (SPEC 6.7)."""
+        self._require_powered()
+        if self._in_entry():
+            raise Refusal(ResultCode.NOT_ALLOWED_DURING_PIN,
+                          "feedback is chosen before a PIN entry starts, never during it")
+        self.audio.speech_on, self.audio.tones_on = bool(speech), bool(tones)
+        self.audio.haptics_on = bool(haptics)
+        self.captions, self.large_type = bool(captions), bool(large)
+        if not speech and self.audio.current is not None and self.audio.current.source != "host":
+            self.audio.stop("mode")
+
     def display(self, text: str, large: bool) -> None:
         self._require_powered()
         if self._in_entry():
             raise Refusal(ResultCode.NOT_ALLOWED_DURING_PIN,
                           "free display text is refused during PIN entry: use a fixed prompt id")
-        if len(text) > 200:
-            raise Refusal(ResultCode.BAD_PARAMETER, "display text must be at most 200 characters")
+        size = self.display_size
+        if not size.fits(text, large):
+            raise Refusal(ResultCode.TEXT_TOO_LONG,
+                          f"display text does not fit: at most {size.rows} lines of "
+                          f"{size.line(large)} cells in {'large' if large else 'normal'} type "
+                          "(a Chinese character takes two cells); lay it out in pages")
         self.large_type = large
-        self._display(text, large)
+        self._pages = []
+        self._emit("display", text=text, large=large)
 
     def haptic(self, pattern: list[int]) -> None:
         self._require_powered()
@@ -736,11 +804,11 @@ class PadCore:
             self.audio.key_feedback(True)
             text = describe_key(self._keys[name], self.lang)
             try:
-                self.audio.say(text, self.lang, source="explore")
+                self.audio.say(text, self.lang, source="explore", caption=True)
             except SpeechUnavailable:
+                self._display(text)
                 utt = self.audio.failed_own_speech(text, self.lang, source="explore")
                 self._emit("say-failed", source="explore", id=utt.ident)
-            self._display(text)
             self._notify("key", key=name, digits=0, status="accepted")
         elif self._in_entry():
             self._entry_key(name)
@@ -748,8 +816,12 @@ class PadCore:
             # idle/locked: digits are never reported outside PIN entry (a customer typing a PIN
             # early must not leak it); function keys are reported as inactive so a host can
             # offer guidance (help) - the pad itself ignores them.
-            self.audio.key_feedback(False)
-            if name not in DIGIT_KEYS and self.mode is Mode.IDLE:
+            # a function key the host may act on (guidance listens for Help, Enter, Cancel)
+            # sounds like any working key, not "inactive"; a digit, which nothing uses here,
+            # gives the inactive tone
+            reported = name not in DIGIT_KEYS and self.mode is Mode.IDLE
+            self.audio.key_feedback(reported)
+            if reported:
                 self._notify("key", key=name, digits=0, status="inactive")
 
     def _entry_key(self, name: str) -> None:
@@ -805,12 +877,15 @@ class PadCore:
                 self.extend_time(entry.req.timeout, by="customer")
             else:
                 self._prompt("help")
-            # Help is also how a customer hears the instruction again (prompts are repeatable)
+            # Help is also how a customer hears the instruction again (prompts are repeatable),
+            # and how many digits are in already (a count, never a value)
             if entry.phase == 2:
                 self._prompt("confirm-new-pin", queue=True)
             else:
                 start = PROMPTS[entry.req.prompt_id]
                 self._prompt(start.name, *entry.req.prompt_args, queue=True)
+            if entry.buffer.count:
+                self._prompt("digits-entered", entry.buffer.count, queue=True)
         elif name == "clear":
             self._prompt("cleared")
 
@@ -844,7 +919,7 @@ class PadCore:
             return
         entry.phase = 1
         self._arm_timer()
-        self._prompt("pin-mismatch")
+        self._prompt("pin-mismatch-left", left)
         self._mask_display()
         self._notify("entry-ready", phase=1, seconds_left=self.seconds_left())
 
@@ -895,10 +970,15 @@ class PadCore:
             times.append(self._held[1])
         if self._explore_warn_at is not None:
             times.append(self._explore_warn_at)
+        if self._pages:
+            times.append(self._pages[0][0])
         return min(times) if times else None
 
     def tick(self, now: float) -> float | None:
         self.audio.tick(now)
+        while self._pages and now >= self._pages[0][0]:
+            _, page, large = self._pages.pop(0)
+            self._emit("display", text=page, large=large)
         entry = self._entry
         if entry is not None:
             if now >= entry.deadline:
@@ -908,9 +988,7 @@ class PadCore:
                     w = max(entry.pending_warnings)
                     entry.pending_warnings.remove(w)
                     self._notify("time-warning", seconds_left=w)
-                    self.audio.tone("warning")
-                    if self.audio.private:
-                        self.audio.haptic("warning")
+                    self.audio.cue("warning", "warning")
                     self._prompt("time-warning", w)
         if self._held is not None and now >= self._held[1]:
             self._held = None

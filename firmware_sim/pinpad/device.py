@@ -21,13 +21,14 @@ from typing import Any, Callable
 from protocol.errors import ConfigurationError
 from protocol.layout import DIGIT_KEY_NAMES, get_layout
 from protocol.tpp.codes import KEY_DEBOUNCE
+from protocol.tpp.display import DisplaySize
 
 from firmware_sim.base import SimulatedDevice
 from firmware_sim.pinpad.control import PadFaults, ScriptPlayer, parse_keys, split_script
 from firmware_sim.pinpad.core import DEFAULT_RATE_LIMIT, Mode, PadCore
 from firmware_sim.pinpad.keys import Keystore
 from firmware_sim.pinpad.state import StateStore
-from firmware_sim.pinpad.wire import PadWire
+from firmware_sim.pinpad.wire import DISPLAY_COLUMNS, DISPLAY_ROWS, PadWire
 
 __all__ = ["PinPadDevice", "DEFAULT_SERIAL", "VENDOR", "MODEL", "FIRMWARE", "BAUD_RATES"]
 
@@ -93,7 +94,8 @@ class PinPadDevice(SimulatedDevice):
         self.core = PadCore(layout=self.layout, store=self.store, keystore=self.keystore,
                             emit=self._customer_event, notify=self._notice, now=self.pad_now,
                             wall_now=wall_clock, random_bytes=self._random_bytes,
-                            rate_limit=rate_limit)
+                            rate_limit=rate_limit,
+                            display=DisplaySize(DISPLAY_COLUMNS, DISPLAY_ROWS))
         self.wire = PadWire(self)
         #: (when, key): contact closures of bouncing keys still to come (pad-fault key-bounce)
         self._bounces: list[tuple[float, str]] = []

@@ -82,7 +82,7 @@ _TONE_NAMES = {Tone.KEY: "key", Tone.INACTIVE: "inactive", Tone.WARNING: "warnin
 _CAPABILITIES = (Capability.SPEAKER | Capability.HEADSET_JACK | Capability.DISPLAY
                  | Capability.LARGE_TYPE | Capability.HAPTICS | Capability.KEYPRESS_BEEP
                  | Capability.TEXT_TO_SPEECH | Capability.EXPLORE | Capability.PIN_CHANGE
-                 | Capability.TAMPER_SENSOR)
+                 | Capability.TAMPER_SENSOR | Capability.CUSTOMER_SETTINGS)
 
 
 class PadWire:
@@ -94,7 +94,8 @@ class PadWire:
         self._deferred: list[tuple[str, dict[str, Any]]] | None = None
         self._handlers: dict[type, Callable[[Any], m.Response]] = {
             m.Hello: self._hello, m.GetInfo: self._info, m.GetLayout: self._layout,
-            m.GetStatus: self._status, m.Reset: self._reset, m.ExploreStart: self._explore,
+            m.GetStatus: self._status, m.Reset: self._reset, m.SetLanguage: self._language,
+            m.SetFeedback: self._feedback, m.ExploreStart: self._explore,
             m.ExploreStop: self._explore_stop, m.PinEntry: self._pin_entry,
             m.PinChange: self._pin_change, m.CancelEntry: self._cancel,
             m.ExtendTime: self._extend, m.GetPinBlock: self._pin_block,
@@ -282,7 +283,8 @@ class PadWire:
             vendor=VENDOR, model=MODEL, serial=self.dev.serial, firmware=FIRMWARE,
             min_version=PROTOCOL_VERSION, max_version=PROTOCOL_VERSION,
             capabilities=_CAPABILITIES, languages=tuple(LANGUAGES),
-            display_columns=DISPLAY_COLUMNS, display_rows=DISPLAY_ROWS,
+            display_columns=self.core.display_size.columns,
+            display_rows=self.core.display_size.rows,
             pin_block_formats=tuple(PinBlockFormat),
             key_slots=tuple(m.KeySlot(n, kind, name) for n, (name, kind) in SLOTS.items()),
             max_pin_entries_per_hour=self.core.rate_limit, prompts=tuple(sorted(PROMPTS)))
@@ -304,6 +306,14 @@ class PadWire:
     def _reset(self, req: m.Reset) -> m.Response:
         self.core.power_on("host-reset")  # its PowerOn event follows Done(Reset)
         return m.Done(MessageType.RESET)
+
+    def _language(self, req: m.SetLanguage) -> m.Response:
+        self.core.set_language(req.lang)
+        return m.Done(MessageType.SET_LANGUAGE)
+
+    def _feedback(self, req: m.SetFeedback) -> m.Response:
+        self.core.set_feedback(req.speech, req.tones, req.haptics, req.captions, req.large)
+        return m.Done(MessageType.SET_FEEDBACK)
 
     def _explore(self, req: m.ExploreStart) -> m.Response:
         self.core.start_explore(req.lang)

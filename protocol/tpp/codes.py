@@ -53,6 +53,8 @@ __all__ = [
     "MAX_PROMPT_ARG",
     "USB_VID",
     "USB_PID",
+    "HAPTIC_PATTERNS",
+    "LARGE_TYPE_CELLS",
 ]
 
 
@@ -110,6 +112,29 @@ MAX_TIME_LIMIT = 600
 #: prompt arguments are 0..999: three digits at most, so no argument can carry a 4+ digit PIN
 MAX_PROMPT_ARG = 999
 
+#: large type shows half the cells of normal type in each line (SPEC 6.7): each glyph is two
+#: cells wide, so a 20 x 4 display holds lines of 10 cells (a CJK character takes two cells in
+#: either size, so 5 Chinese characters to a large line, 10 to a normal one)
+LARGE_TYPE_CELLS = 2
+
+#: the named vibration patterns (ms on, off, on, ...) of the pad and the host (SPEC 6.7), one
+#: home for both: each is distinct by rhythm, so a deaf or deafblind customer tells them apart
+#: by touch alone.  "key" is the pad's own identical pulse for every key during PIN entry (the
+#: host may not send it then); "accepted" the host's one pulse per digit; the ends of a step
+#: differ: "done" three short, "cancelled" two long, "timeout" one long and two short, "error"
+#: one long.
+HAPTIC_PATTERNS: dict[str, tuple[int, ...]] = {
+    "key": (30,),
+    "inactive": (15, 40, 15),
+    "accepted": (50,),
+    "warning": (120, 80, 120, 80, 120),
+    "error": (600,),
+    "done": (60, 60, 60, 60, 60),
+    "cancelled": (300, 150, 300),
+    "timeout": (500, 150, 60, 100, 60),
+    "attention": (200, 100, 200, 100, 200, 100, 200),
+}
+
 # pid.codes test VID:PID (https://pid.codes/1209/0001/): for development, never for products
 USB_VID = 0x1209
 USB_PID = 0x0001
@@ -126,6 +151,7 @@ class MessageType(enum.IntEnum):
     GET_LAYOUT = 0x03
     GET_STATUS = 0x04
     RESET = 0x05
+    SET_LANGUAGE = 0x06
     # keyboard
     EXPLORE_START = 0x08
     EXPLORE_STOP = 0x09
@@ -145,6 +171,7 @@ class MessageType(enum.IntEnum):
     PLAY_TONE = 0x1B
     KEYPRESS_BEEP = 0x1C
     SET_VOLUME = 0x1D
+    SET_FEEDBACK = 0x1E
     DISPLAY = 0x20
     HAPTIC = 0x21
     # events
@@ -204,6 +231,7 @@ class ResultCode(enum.IntEnum):
     KEY_LOAD_REFUSED = 0x17
     TAMPERED = 0x18
     INTERNAL_ERROR = 0x19
+    TEXT_TOO_LONG = 0x1A
 
 
 #: plain meanings, for technicians (DeviceError.meaning) and for SPEC.md
@@ -240,6 +268,9 @@ RESULT_MEANINGS: dict[ResultCode, str] = {
     ResultCode.KEY_LOAD_REFUSED: "the pad refuses clear key loading (production lock)",
     ResultCode.TAMPERED: "the pad detected tampering and erased its keys; it needs the vendor",
     ResultCode.INTERNAL_ERROR: "internal fault in the pad; power-cycle it and report the fault",
+    ResultCode.TEXT_TOO_LONG: "the text does not fit the pad's display in this type size "
+                              "(lines of at most the display's cells, at most its rows; see "
+                              "GetInfo): lay it out in pages",
 }
 
 
@@ -303,6 +334,9 @@ class Capability(enum.IntFlag):
     EXPLORE = 0x0080
     PIN_CHANGE = 0x0100
     TAMPER_SENSOR = 0x0200
+    #: SetLanguage and SetFeedback (SPEC 6.2, 6.7): the pad's own prompts follow the
+    #: customer's language and senses
+    CUSTOMER_SETTINGS = 0x0400
 
 
 class KeyKind(enum.IntEnum):

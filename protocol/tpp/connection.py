@@ -231,6 +231,8 @@ ALLOWED: dict[MessageType, frozenset[State]] = {
     **{t: frozenset(_ALL) for t in (_MT.HELLO, _MT.GET_INFO, _MT.GET_STATUS, _MT.RESET)},
     **{t: frozenset((*_SESSION, _S.TAMPERED)) for t in (_MT.GET_LAYOUT, _MT.GET_KEY_INFO)},
     _MT.EXPLORE_START: frozenset({_S.IDLE}),
+    _MT.SET_LANGUAGE: frozenset({_S.IDLE, _S.EXPLORE}),
+    _MT.SET_FEEDBACK: frozenset({_S.IDLE, _S.EXPLORE}),
     _MT.EXPLORE_STOP: frozenset({_S.EXPLORE}),
     _MT.PIN_ENTRY: frozenset({_S.IDLE}),
     _MT.PIN_CHANGE: frozenset({_S.IDLE}),
@@ -356,7 +358,7 @@ def check_request(state: State, request: m.Request, *,
         return ResultCode.OK if negotiate_version(request) else ResultCode.UNSUPPORTED_VERSION
     if isinstance(request, (m.PinEntry, m.PinChange)):
         return _check_entry(request, languages)
-    if isinstance(request, m.ExploreStart):
+    if isinstance(request, (m.ExploreStart, m.SetLanguage)):
         return ResultCode.OK if request.lang in languages else ResultCode.UNSUPPORTED_LANGUAGE
     if isinstance(request, m.ExtendTime):
         return ResultCode.OK if 1 <= request.seconds <= MAX_TIME_LIMIT else ResultCode.BAD_PARAMETER

@@ -41,10 +41,10 @@ __all__ = [
     "Message", "Request", "Response", "Event",
     "ActiveKey", "KeySlot", "DEFAULT_ACTIVE_KEYS",
     # requests
-    "Hello", "GetInfo", "GetLayout", "GetStatus", "Reset", "ExploreStart", "ExploreStop",
+    "Hello", "GetInfo", "GetLayout", "GetStatus", "Reset", "SetLanguage", "ExploreStart", "ExploreStop",
     "PinEntry", "PinChange", "CancelEntry", "ExtendTime", "GetPinBlock", "LoadKey",
     "GetKeyInfo", "DeleteKey", "Speak", "SpeakPrompt", "StopSpeech", "PlayTone",
-    "KeypressBeep", "SetVolume", "Display", "Haptic",
+    "KeypressBeep", "SetVolume", "SetFeedback", "Display", "Haptic",
     # responses
     "Done", "Refused", "HelloReply", "DeviceInfo", "KeyLayout", "DeviceStatus",
     "PinBlockReply", "KeyLoaded", "KeyInfo", "SpeechQueued", "TimeLeft",
@@ -144,6 +144,16 @@ class Reset(Request):
     """Restart the pad (answered with Done, then a PowerOn event with reason HOST_RESET)."""
 
     TYPE: ClassVar[MessageType] = MessageType.RESET
+
+
+@dataclass(frozen=True, slots=True)
+class SetLanguage(Request):
+    """The language of the pad's own prompts and key names from now on, in every mode (idle
+    included: the headset prompt, explore key names); kept until the next SetLanguage
+    (capability CUSTOMER_SETTINGS)."""
+
+    TYPE: ClassVar[MessageType] = MessageType.SET_LANGUAGE
+    lang: str = "en"
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,6 +316,25 @@ class SetVolume(Request):
     TYPE: ClassVar[MessageType] = MessageType.SET_VOLUME
     volume: int = 0
     rate: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SetFeedback(Request):
+    """Which senses the pad's OWN feedback reaches (capability CUSTOMER_SETTINGS), for the
+    customer now at the pad.  ``speech`` False: the silent form of every fixed prompt and
+    explore key name, and of host Speak too (shown on the display for as long as it would take
+    to say, never spoken); ``tones`` False: no tone, key tones included; ``haptics`` True: the
+    named vibration patterns for keys, warnings and the end of each step; ``captions`` True:
+    whatever the pad says is also shown, laid out in pages in step with the speech; ``large``:
+    the pad's own text and captions in large type (SPEC 6.7).  Back to speech, tones and
+    captions on, haptics and large type off at Hello, Reset and power-up."""
+
+    TYPE: ClassVar[MessageType] = MessageType.SET_FEEDBACK
+    speech: bool = True
+    tones: bool = True
+    haptics: bool = False
+    captions: bool = True
+    large: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -568,9 +597,10 @@ class TimeExtended(Event):
 
 REQUEST_CLASSES: dict[MessageType, type[Request]] = {
     c.TYPE: c for c in (
-        Hello, GetInfo, GetLayout, GetStatus, Reset, ExploreStart, ExploreStop, PinEntry,
-        PinChange, CancelEntry, ExtendTime, GetPinBlock, LoadKey, GetKeyInfo, DeleteKey, Speak,
-        SpeakPrompt, StopSpeech, PlayTone, KeypressBeep, SetVolume, Display, Haptic)}
+        Hello, GetInfo, GetLayout, GetStatus, Reset, SetLanguage, ExploreStart, ExploreStop,
+        PinEntry, PinChange, CancelEntry, ExtendTime, GetPinBlock, LoadKey, GetKeyInfo,
+        DeleteKey, Speak, SpeakPrompt, StopSpeech, PlayTone, KeypressBeep, SetVolume,
+        SetFeedback, Display, Haptic)}
 
 #: request type -> the response class with a body that answers it
 RESPONSE_CLASSES: dict[MessageType, type[Response]] = {

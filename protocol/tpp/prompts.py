@@ -19,6 +19,7 @@ import enum
 from dataclasses import dataclass
 
 from protocol.layout import Key
+from protocol.spoken import ordinal_words
 from protocol.tpp.codes import MAX_PROMPT_ARG
 
 __all__ = ["PromptId", "PromptDef", "PROMPTS", "LANGUAGES", "render_prompt", "KEY_WORDS",
@@ -52,6 +53,8 @@ class PromptId(enum.IntEnum):
     BACKSPACE = 21
     HEADSET_IN = 22
     HELP = 23
+    PIN_CHANGE_CANCELLED = 24
+    PIN_MISMATCH_LEFT = 25
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +66,9 @@ class PromptDef:
     starts_entry: bool = False
     starts_change: bool = False
     asks_for_pin: bool = False
+    #: the English text when the first argument is 1 ("1 digit.", not "1 digits."); Mandarin
+    #: has no plural forms
+    en_one: str | None = None
 
     @property
     def arity(self) -> int:
@@ -70,7 +76,11 @@ class PromptDef:
         return max(self.zh.count("{"), self.en.count("{"))
 
     def text(self, lang: str, args: tuple[int, ...] = ()) -> str:
-        return (self.zh if lang == "zh-CN" else self.en).format(*args)
+        if lang == "zh-CN":
+            return self.zh.format(*args)
+        if self.en_one is not None and args and args[0] == 1:
+            return self.en_one.format(*args)
+        return self.en.format(*args)
 
 
 _P = PromptId
@@ -92,11 +102,14 @@ _TABLE = (
     PromptDef(_P.PIN_MISMATCH, "pin-mismatch", "两次输入的新密码不一致，请重新输入。",
               "The two new PINs do not match. Please start again."),
     PromptDef(_P.TIME_WARNING, "time-warning", "还剩{0}秒。如需更多时间，请按帮助键。",
-              "{0} seconds left. Press Help for more time."),
-    PromptDef(_P.TIME_EXTENDED, "time-extended", "时间已延长，现在还剩{0}秒。", "You have {0} more seconds."),
-    PromptDef(_P.DIGITS_ENTERED, "digits-entered", "已输入{0}位。", "Digits entered: {0}."),
-    PromptDef(_P.MAX_REACHED, "max-reached", "已输入最多位数，请按确认键或更正键。",
-              "Maximum digits entered. Press Enter or Clear."),
+              "{0} seconds left. Press Help for more time.",
+              en_one="1 second left. Press Help for more time."),
+    PromptDef(_P.TIME_EXTENDED, "time-extended", "时间已延长，现在还剩{0}秒。",
+              "You now have {0} seconds.", en_one="You now have 1 second."),
+    PromptDef(_P.DIGITS_ENTERED, "digits-entered", "已输入{0}位。", "{0} digits.",
+              en_one="1 digit."),
+    PromptDef(_P.MAX_REACHED, "max-reached", "已经输满了。请按确认键；要重输，请按更正键。",
+              "That's the most digits allowed. Press Enter, or Clear to start again."),
     PromptDef(_P.CLEARED, "cleared", "已清除，请重新输入。", "Cleared. Please start again."),
     PromptDef(_P.ENTRY_CANCELLED, "entry-cancelled", "已取消。", "Cancelled."),
     PromptDef(_P.ENTRY_TIMEOUT, "entry-timeout", "输入超时，已取消。",
@@ -111,11 +124,18 @@ _TABLE = (
     PromptDef(_P.RATE_LIMITED, "rate-limited", "密码输入次数过多，请稍后再试。",
               "Too many PIN entries. Please try again later."),
     PromptDef(_P.BACKSPACE, "backspace", "已删除一位，还有{0}位。",
-              "One digit deleted. Digits left: {0}."),
-    PromptDef(_P.HEADSET_IN, "headset-in", "已接入耳机，声音只在耳机播放。",
-              "Headset connected. Sound plays only in the headset."),
+              "One digit deleted; {0} remain.", en_one="One digit deleted; 1 remains."),
+    PromptDef(_P.HEADSET_IN, "headset-in", "已接入耳机，现在声音只从耳机播放。",
+              "Headset connected. From now on, sound plays only in the headset."),
     PromptDef(_P.HELP, "help", "输入密码后按确认键；按更正键清除，按取消键退出。",
               "Enter your PIN and press Enter; Clear starts again, Cancel stops."),
+    PromptDef(_P.PIN_CHANGE_CANCELLED, "pin-change-cancelled", "已取消修改，您的密码没有改变。",
+              "The PIN change was cancelled; your PIN is unchanged."),
+    PromptDef(_P.PIN_MISMATCH_LEFT, "pin-mismatch-left",
+              "两次输入的新密码不一致，还可以再试{0}次。请重新输入新密码。",
+              "The two new PINs do not match; {0} tries left. Please enter the new PIN again.",
+              en_one="The two new PINs do not match; 1 try left. Please enter the new PIN "
+                     "again."),
 )
 
 PROMPTS: dict[int, PromptDef] = {int(p.ident): p for p in _TABLE}
@@ -166,7 +186,8 @@ COLOUR_WORDS: dict[str, tuple[str, str]] = {
 def describe_key(key: Key, lang: str) -> str:
     """What the pad says in explore mode when ``key`` is pressed (SPEC 9.1): row and column
     counted from 1, then the colour and the tactile mark when the key has them -
-    ``five, row 2, column 2, with a raised dot`` / ``五，第2行第2列，有凸点。``.  A key with no
+    ``five, row 2, column 2, with a raised dot`` / ``五，第二排第二个，有凸点。`` (rows are 排,
+    which speech engines read right, and positions are words, not digits).  A key with no
     word in :data:`KEY_WORDS` (fdk01, vendor keys) is named by its label.
 
     Raises ValueError for a language other than :data:`LANGUAGES`."""
@@ -177,7 +198,7 @@ def describe_key(key: Key, lang: str) -> str:
     colour = COLOUR_WORDS.get(key.colour.value)
     mark = MARK_WORDS.get(key.mark.value)
     if i == 0:
-        text = f"{word}，第{key.row + 1}行第{key.column + 1}列"
+        text = f"{word}，{ordinal_words(key.row + 1, lang)}排{ordinal_words(key.column + 1, lang)}个"
         text += f"，{colour[0]}" if colour else ""
         text += f"，{mark[0]}" if mark else ""
         return text + "。"

@@ -414,6 +414,8 @@ _REQUEST_BODIES: dict[MessageType, Construct] = {
     MessageType.GET_LAYOUT: _record(m.GetLayout),
     MessageType.GET_STATUS: _record(m.GetStatus),
     MessageType.RESET: _record(m.Reset),
+    MessageType.SET_LANGUAGE: _record(
+        m.SetLanguage, "lang" / Lang * "language of the pad's own prompts and key names"),
     MessageType.EXPLORE_START: _record(m.ExploreStart, "lang" / Lang * "language of key names"),
     MessageType.EXPLORE_STOP: _record(m.ExploreStop),
     MessageType.PIN_ENTRY: _record(m.PinEntry, *_ENTRY_FIELDS),
@@ -464,6 +466,12 @@ _REQUEST_BODIES: dict[MessageType, Construct] = {
     MessageType.SET_VOLUME: _record(
         m.SetVolume, "volume" / u16 * "1..1000; 0 = the pad's default",
         "rate" / u16 * "speech rate 50..200 %; 0 = the pad's default"),
+    MessageType.SET_FEEDBACK: _record(
+        m.SetFeedback, "speech" / Bool * "1 = the pad speaks its prompts; 0 = shown only",
+        "tones" / Bool * "1 = tones (key tones included); 0 = none",
+        "haptics" / Bool * "1 = named vibration patterns for keys, warnings, ends of steps",
+        "captions" / Bool * "1 = what the pad says is also shown, paged in step with it",
+        "large" / Bool * "1 = the pad's own text and captions in large type"),
     MessageType.DISPLAY: _record(
         m.Display, "text" / Str16 * "u16 length, then UTF-8 text; empty clears",
         "large" / Bool * "1 = large type"),

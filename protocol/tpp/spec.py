@@ -236,7 +236,8 @@ def _prompt_table() -> str:
         flags = ", ".join(f for f, on in (("starts PinEntry", p.starts_entry),
                                           ("starts PinChange", p.starts_change),
                                           ("asks for PIN", p.asks_for_pin)) if on) or "-"
-        rows.append((int(p.ident), p.ident.name, p.arity, flags, p.zh, p.en))
+        en = p.en if p.en_one is None else f"{p.en} (with 1: {p.en_one})"
+        rows.append((int(p.ident), p.ident.name, p.arity, flags, p.zh, en))
     return _table(("id", "name", "args", "flags", "zh-CN", "en"), rows)
 
 

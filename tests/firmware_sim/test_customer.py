@@ -29,7 +29,7 @@ def test_a_blind_customer_hears_and_acts(pad_sim):
     assert customer.actions_done == ["headset in"]
     assert pad.status().headset
     # then the pad's own HEADSET_IN prompt, in its current language (zh-CN at first start)
-    assert customer.heard() == ["Plug your headphones in now.", "已接入耳机，声音只在耳机播放。"]
+    assert customer.heard() == ["Plug your headphones in now.", "已接入耳机，现在声音只从耳机播放。"]
     assert customer.seen() == []
 
 
@@ -39,7 +39,7 @@ def test_a_deaf_customer_sees_and_feels_but_does_not_hear(pad_sim):
         customer.on(re.compile(r"^Press"), "press cancel")
         pad.speak("Press Enter.", "en")          # not heard: no action
         pad.haptic([60, 60, 60])
-        pad.display("Press Cancel to stop.")
+        pad.display("Press Cancel.")
         assert customer.wait_actions(1, 5)
     assert customer.heard() == []
     assert customer.felt() == ["60,60,60"]

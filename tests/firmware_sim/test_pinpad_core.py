@@ -131,7 +131,7 @@ def test_inactive_keys_and_terminate_flags():
     assert pad.last("entry-complete")["how"] == "clear"
 
 
-@pytest.mark.parametrize("lang,expected", [("en", "You have 65 more seconds."),
+@pytest.mark.parametrize("lang,expected", [("en", "You now have 65 seconds."),
                                              ("zh-CN", "时间已延长，现在还剩65秒。")])
 def test_time_extended_prompt_speaks_the_seconds_left(lang, expected):
     # prompt 9's argument is the time now left (SPEC 6.5), so its text must say "left", not
@@ -207,7 +207,7 @@ def test_speak_refused_during_pin_entry_but_prompts_allowed():
     with pytest.raises(Refusal):
         pad.core.display("type here", False)
     pad.core.speak_prompt(10, (2,), "en")
-    assert pad.said()[-1] == "Digits entered: 2."
+    assert pad.said()[-1] == "2 digits."
     with pytest.raises(Refusal):
         pad.core.speak_prompt(10, (1234,), "en")  # arguments are 0..999
 
@@ -342,14 +342,14 @@ def test_own_speech_outside_an_entry_uses_the_current_language():
     pad = Pad()
     assert pad.core.status()["lang"] == "zh-CN"
     pad.core.set_headset(True)
-    assert pad.said()[-1] == "已接入耳机，声音只在耳机播放。"
+    assert pad.said()[-1] == "已接入耳机，现在声音只从耳机播放。"
     pad.core.set_headset(False)
     pad.core.start_explore("en")
     pad.core.stop_explore()
     assert pad.said()[-1] == "Key exploration finished."
     assert pad.core.status()["lang"] == "en"
     pad.core.set_headset(True)
-    assert pad.said()[-1] == "Headset connected. Sound plays only in the headset."
+    assert pad.said()[-1] == "Headset connected. From now on, sound plays only in the headset."
     pad.core.set_headset(False)
     pad.core.start_pin_entry(EntryRequest(lang="zh-CN"))
     assert pad.said()[-1] == "请输入密码，输完按确认键。"
@@ -373,9 +373,9 @@ def test_help_repeats_the_instruction_after_the_extension():
     pad = Pad()
     pad.core.start_pin_entry(EntryRequest(timeout=40, lang="en", prompt_id=2, prompt_args=(6,)))
     pad.press("1", "help")
-    assert pad.said()[-1] == "You have 80 more seconds."
+    assert pad.said()[-1] == "You now have 80 seconds."
     pad.advance(3)                                   # queued: it starts when prompt 9 ends
-    assert pad.said()[-2:] == ["You have 80 more seconds.", "Please enter your 6-digit PIN."]
+    assert pad.said()[-2:] == ["You now have 80 seconds.", "Please enter your 6-digit PIN."]
     assert [f["seconds_left"] for k, f in pad.notices if k == "time-extended"] == [80]
     pad.core.cancel_entry()
     pad.core.start_pin_change(EntryRequest(timeout=40, lang="zh-CN", prompt_id=4))

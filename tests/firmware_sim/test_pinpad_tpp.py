@@ -75,7 +75,7 @@ def test_explore_names_keys_by_position_and_mark():
     pad.ok(m.ExploreStop())
     pad.ok(m.ExploreStart(lang="zh-CN"))
     pad.press("5")
-    assert pad.said()[-1] == "五，第2行第2列，有凸点。"
+    assert pad.said()[-1] == "五，第二排第二个，有凸点。"
     # calculator layout: 7 is on top
     # the "do not enter your PIN" warning comes back every 60 s of explore mode
     start = len(pad.events)
@@ -289,7 +289,7 @@ def test_speak_refused_during_pin_entry_prompts_allowed():
     assert pad.request(m.Display(text="PIN?")).result is ResultCode.NOT_ALLOWED_DURING_PIN
     pad.press("1", "2")
     pad.ok(m.SpeakPrompt(prompt=10, lang="en", args=(2,)))
-    assert pad.said()[-1] == "Digits entered: 2."
+    assert pad.said()[-1] == "2 digits."
     with pytest.raises(LocalProtocolError):  # prompt arguments are 0..999 on the wire
         pad.host.send(m.SpeakPrompt(prompt=10, lang="en", args=(1234,)))
     assert pad.request(m.PlayTone(tone=Tone.KEY)).result is ResultCode.NOT_ALLOWED_DURING_PIN

@@ -8,6 +8,8 @@ says, without waiting.  What the customer perceived is read from the simulator's
 
 from __future__ import annotations
 
+import re
+
 import logging
 
 import pytest
@@ -50,9 +52,9 @@ def test_blind_english_counts_every_digit_and_hears_the_result(quiet):
         keys(rig, "one two three four five six enter")
         rig.finish()
         said = rig.said()
-        counts = [t for t in said if t.startswith("Digits entered: ")]
-        assert counts == [f"Digits entered: {n}." for n in range(1, 6)]
-        assert "Maximum digits entered. Press Enter or Clear." in said   # the sixth
+        counts = [t for t in said if re.fullmatch(r"\d+ digits?\.", t)]
+        assert counts == ["1 digit."] + [f"{n} digits." for n in range(2, 6)]
+        assert "That's the most digits allowed. Press Enter, or Clear to start again." in said   # the sixth
         assert "Thank you, your entry is complete." in said                # the pad's own
         assert said[-1].startswith("Your PIN has been entered")           # ours, after it
         # private-only key tones: no key tone on the public speaker without a headset
@@ -126,8 +128,8 @@ def test_elderly_hears_the_instructions_twice_and_slower(quiet):
         rig.finish()
         prompts = [e for e in rig.perceived if e["event"] == "say" and e["source"] == "prompt"]
         assert prompts and {e["rate"] for e in prompts} == {0.8}   # the pad's own words too
-        assert [t for t in rig.said() if "Digits entered" in t] == ["Digits entered: 1.",
-                                                                    "Digits entered: 2."]
+        assert [t for t in rig.said() if re.fullmatch(r"\d+ digits?\.", t)] == ["1 digit.",
+                                                                                 "2 digits."]
         assert all(e["large"] for e in rig.perceived if e["event"] == "display")
         assert rig.pad.status().rate == 100        # the pad's own setting is back afterwards
 
@@ -138,7 +140,7 @@ def test_standard_profile_gives_the_uniform_key_tone_and_no_count(quiet):
         assert any("same short beep" in t for t in host_said(rig))
         keys(rig, "five five five")
         rig.finish()
-        assert not any("Digits entered" in t for t in rig.said())
+        assert not any(re.fullmatch(r"\d+ digits?\.", t) for t in rig.said())
         key_tones = {(e["freq"], e["ms"]) for e in rig.perceived
                      if e["event"] == "tone" and e["tone"] == "key"}
         assert key_tones == {(1000, 60)}
@@ -153,7 +155,7 @@ def test_enter_too_early_says_how_many_after_the_pads_own_words(quiet):
         said = rig.said()
         assert said[-1] == "The PIN needs at least 6 digits. Please continue."
         rig.wait(5.0)                                   # the pad's words end ...
-        assert rig.said()[-1] == "Digits entered: 4."    # ... then the count follows
+        assert rig.said()[-1] == "4 digits."    # ... then the count follows
         assert "[teller] Enter pressed after 4 digits; at least 6 are needed." in rig.feed
         # a key that cuts the pad's words cancels the count: the customer is acting
         rig.press("enter")
@@ -167,11 +169,11 @@ def test_backspace_and_clear_are_spoken(quiet):
     with EntryRig(lang="en", profile="low-vision") as rig:
         rig.start(min_len=4, max_len=6)
         keys(rig, "one two three backspace")
-        assert rig.said()[-1] == "One digit deleted. Digits left: 2."
+        assert rig.said()[-1] == "One digit deleted; 2 remain."
         rig.step("clear")
         assert rig.said()[-1] == "Cleared. Please start again."
         assert "[pad] Cleared. Please start again." in rig.feed
-        assert "[guide] One digit deleted. Digits left: 2." in rig.feed
+        assert "[guide] One digit deleted; 2 remain." in rig.feed
         assert rig.feed.count("[teller] 0 of 6 digits entered.") == 1
         rig.finish()
 
@@ -180,9 +182,9 @@ def test_maximum_reached_and_a_digit_beyond_it(quiet):
     with EntryRig(lang="zh-CN", profile="elderly") as rig:
         rig.start(min_len=4, max_len=4)
         keys(rig, "one two three four")
-        assert rig.said()[-1] == "已输入最多位数，请按确认键或更正键。"
+        assert rig.said()[-1] == "已经输满了。请按确认键；要重输，请按更正键。"
         rig.step("five")                                # rejected: max-length
-        assert rig.said()[-1] == "已输入最多位数，请按确认键或更正键。"
+        assert rig.said()[-1] == "已经输满了。请按确认键；要重输，请按更正键。"
         assert "[teller] 客户已输入最多位数（4位），再按数字不起作用。" in rig.feed
         rig.step("enter")
         rig.finish()
@@ -226,15 +228,15 @@ def test_teller_gives_more_time_and_the_customer_asks_for_it(quiet):
         left = entry.extend_time(60)
         assert left == 89
         rig.sync()
-        assert rig.said()[-1] == "You have 89 more seconds."
+        assert rig.said()[-1] == "You now have 89 seconds."
         assert "[teller] More time given: 89 s left." in rig.feed
         rig.press("help")                               # the customer's own extension
         said = rig.said()
-        assert "You have 80 more seconds." in said      # re-armed 40 + 40
+        assert "You now have 80 seconds." in said      # re-armed 40 + 40
         assert "[teller] The customer pressed Help: more time, 80 s left." in rig.feed
         rig.wait(5.0)                                   # then the instruction again
         assert rig.said()[-1] == "Please enter your PIN, then press Enter."
-        assert rig.feed[-3:-1] == ["[pad] You have 80 more seconds.",
+        assert rig.feed[-3:-1] == ["[pad] You now have 80 seconds.",
                                    "[pad] Please enter your PIN, then press Enter."]
         rig.finish()
 
@@ -253,11 +255,11 @@ def test_teller_controls_during_the_entry(quiet):
         entry = rig.start(min_len=6, max_len=6)
         keys(rig, "one two")
         entry.repeat()
-        assert rig.said()[-1] == "Digits entered: 2."
+        assert rig.said()[-1] == "2 digits."
         entry.set_volume(800)
         rig.sync()
         last = [e for e in rig.perceived if e["event"] == "say"][-1]
-        assert last["text"] == "Digits entered: 2." and last["volume"] == 800
+        assert last["text"] == "2 digits." and last["volume"] == 800
         entry.set_rate(70)
         last = [e for e in rig.perceived if e["event"] == "say"][-1]
         assert last["rate"] == 0.7

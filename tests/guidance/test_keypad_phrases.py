@@ -462,6 +462,6 @@ def test_pad_description_follows_spec_9_1():
     assert pad_description(TELEPHONE.key("five"), "en") == \
         "five, row 2, column 2, with a raised dot"
     assert pad_description(TELEPHONE.key("enter"), "zh-CN") == \
-        "确认，第3行第4列，绿色，有凸起的圆圈。"
+        "确认，第三排第四个，绿色，有凸起的圆圈。"
     assert pad_description(TELEPHONE.key("enter"), "en") == \
         "Enter, row 3, column 4, green, with a raised circle"

@@ -133,9 +133,9 @@ def test_blind_tour_with_headset_then_explore_five_and_enter():
     assert _host_said(customer)[0].startswith("For private listening, plug headphones")
     # the pad says HEADSET_IN in its own current language (zh-CN until an explore set it,
     # SPEC 6.7): the guide records that and says it again in the customer's language
-    assert "已接入耳机，声音只在耳机播放。" in heard
+    assert "已接入耳机，现在声音只从耳机播放。" in heard
     assert "Headphones connected. From now on, sound plays only in your headphones." in heard
-    assert "[pad] 已接入耳机，声音只在耳机播放。" in lines
+    assert "[pad] 已接入耳机，现在声音只从耳机播放。" in lines
     # the teller saw every phrase, the pad's own words included
     assert any(line.startswith("[pad] five, row 2, column 2") for line in lines)
     assert any(line.startswith("[guide] Enter is at the right end") for line in lines)
@@ -247,10 +247,10 @@ def test_explore_names_each_key_with_its_place_in_mandarin():
         result = guide.explore()
     assert result.keys == ("six", "clear", "cancel") and result.cancelled
     heard = [e["text"] for e in customer.heard]
-    assert "六，第2行第3列。" in heard                                  # the pad's own words
+    assert "六，第二排第三个。" in heard                                  # the pad's own words
     assert any(t.startswith("这是数字六，") and "数字五的右边" in t for t in heard)
     assert any(t.startswith("这是更正键，在第二排最右边") for t in heard)
-    assert "[pad] 取消，第1行第4列，红色，有凸起的叉号。" in lines
+    assert "[pad] 取消，第一排第四个，红色，有凸起的叉号。" in lines
     assert "[pad] 按键学习结束。" in lines
 
 

@@ -56,6 +56,7 @@ REQUESTS: dict[type, st.SearchStrategy] = {
     m.GetStatus: st.just(m.GetStatus()),
     m.Reset: st.just(m.Reset()),
     m.ExploreStart: st.builds(m.ExploreStart, langs),
+    m.SetLanguage: st.builds(m.SetLanguage, langs),
     m.ExploreStop: st.just(m.ExploreStop()),
     m.PinEntry: st.builds(m.PinEntry, **_entry_kwargs()),
     m.PinChange: st.builds(m.PinChange, **_entry_kwargs(), max_mismatches=u8),
@@ -74,6 +75,8 @@ REQUESTS: dict[type, st.SearchStrategy] = {
     m.PlayTone: st.builds(m.PlayTone, st.sampled_from(Tone), u16, u16, u16),
     m.KeypressBeep: st.builds(m.KeypressBeep, st.booleans(), st.booleans()),
     m.SetVolume: st.builds(m.SetVolume, u16, u16),
+    m.SetFeedback: st.builds(m.SetFeedback, st.booleans(), st.booleans(), st.booleans(),
+                             st.booleans(), st.booleans()),
     m.Display: st.builds(m.Display, str16, st.booleans()),
     m.Haptic: st.builds(m.Haptic, st.lists(st.integers(1, 2000), min_size=1, max_size=16).map(tuple)),
 }

@@ -73,7 +73,7 @@ def test_guided_change_json_contract_one_mismatch_then_ok(pad_sim, capsys):
     assert "[pad] The two new PINs do not match. Please start again." in guidance
     assert "[teller] The two new PINs differed; 2 tries left." in guidance
     assert "[pad] Your new PIN is confirmed." in guidance
-    assert "[guide] Digits entered: 3." in guidance
+    assert "[guide] 3 digits." in guidance
     for pin in ("908172", "281709", "135790"):
         assert pin not in out + err
 

@@ -98,9 +98,9 @@ def test_mandarin_blind_tour_with_headset(capsys):
                                        layout="calculator", headset=True)
     assert code == 0, err
     assert any(line.startswith("[guide] 如需私密收听") for line in lines)
-    assert "[pad] 已接入耳机，声音只在耳机播放。" in lines
+    assert "[pad] 已接入耳机，现在声音只从耳机播放。" in lines
     assert any(line.startswith("[guide] 这个键盘共有十五个键") for line in lines)
-    assert "[pad] 五，第2行第2列，有凸点。" in lines
+    assert "[pad] 五，第二排第二个，有凸点。" in lines
     assert any(line.startswith("[guide] 这是数字五，在数字键的正中间") for line in lines)
     assert any("最上面一排是七、八、九" in line for line in lines)     # the calculator layout
     assert lines[-2] == "[pad] 按键学习结束。"
@@ -173,7 +173,7 @@ def test_tactile_tour_as_a_process_on_a_pty(tmp_path):
     intro = [line for line in lines if line.startswith("[guide] Here is a short tour")]
     assert len(intro) == 2                                   # Help said it again
     assert "[pad] Headset connected. Sound plays only in the headset." in lines or \
-        "[pad] 已接入耳机，声音只在耳机播放。" in lines
+        "[pad] 已接入耳机，现在声音只从耳机播放。" in lines
     assert "[pad] five, row 2, column 2, with a raised dot" in lines
     assert any(line.startswith("[guide] Enter is at the right end of the third row, right of 9")
                for line in lines)
