@@ -31,8 +31,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Pattern
 
 from protocol.errors import ConfigurationError
+from protocol.tpp.display import fits, join_words, read_page
 
-__all__ = ["VirtualCustomer", "Perception", "Rule", "SENSES"]
+__all__ = ["VirtualCustomer", "Observer", "Perception", "Rule", "SENSES"]
 
 #: the senses a customer may have: speech and tones are heard, text seen, vibration felt
 SENSES = frozenset({"hear", "see", "feel"})
@@ -106,6 +107,8 @@ class VirtualCustomer:
         self._unsubscribe: Callable[[], None] | None = None
         self._idle = threading.Event()
         self._idle.set()
+        #: what the display has shown of the text now on it (pages read so far, joined)
+        self._reading = ""
 
     # -- rules ------------------------------------------------------------------------------
     def on(self, match: Any, *actions: Any, repeat: bool = False,
@@ -191,6 +194,12 @@ class VirtualCustomer:
             text = ",".join(str(v) for v in event.get("pattern", ()))
         elif kind == "tone":
             text = str(event.get("tone", ""))
+        elif kind == "display":
+            # a person reads a page as words (lines joined) and, from page 2 on, as the
+            # continuation of the pages before it
+            words, page, _pages = read_page(str(event.get("text", "")))
+            self._reading = words if page == 1 else join_words(self._reading, words)
+            text = self._reading
         else:
             text = str(event.get("text", ""))
         p = Perception(sense, str(kind), text, time.monotonic(), event)
@@ -243,3 +252,79 @@ class VirtualCustomer:
         self.actions_done.append(action)
         if not reply.get("ok", False):
             self.errors.append(f"{action}: {reply.get('error')}")
+
+
+
+# -- observers: what a customer does not perceive, seen by someone who does ------------------------
+class Observer:
+    """Someone standing beside the customer with the senses the customer lacks (a hearing
+    bystander next to a deaf customer, a sighted one next to a blind customer), recording every
+    customer-perceivable event of the pad raw, as it happened.
+
+    A profile is proven twice: by what its customer perceives (a :class:`VirtualCustomer` with
+    that profile's senses acts only on it) and by this observer, which fails the test on what
+    must not reach anyone: :meth:`sounds` for a deaf customer (any speech or tone at all),
+    :meth:`overflowing` for a low-vision one (text beyond the display), :meth:`private_before`
+    for a blind one (private words on the public speaker before the headset was offered).
+    ``Observer.beside(customer)`` has exactly the senses ``customer`` lacks (all of them beside
+    a customer who has every sense)."""
+
+    def __init__(self, pad: Any, senses: Iterable[str] = SENSES) -> None:
+        senses = frozenset(senses)
+        if not senses or senses - SENSES:
+            raise ConfigurationError(f"senses are a non-empty subset of {sorted(SENSES)}, "
+                                     f"not {sorted(senses)}")
+        self.pad = pad
+        self.senses = senses
+        self.events: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._unsubscribe: Callable[[], None] | None = None
+
+    @classmethod
+    def beside(cls, customer: "VirtualCustomer") -> "Observer":
+        return cls(customer.pad, (SENSES - customer.senses) or SENSES)
+
+    def __enter__(self) -> "Observer":
+        self._unsubscribe = self.pad.subscribe(self._record)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+    def _record(self, event: dict[str, Any]) -> None:
+        sense = _SENSE_OF.get(str(event.get("event")))
+        if sense is not None and sense in self.senses:
+            with self._lock:
+                self.events.append(dict(event))
+
+    def _of(self, *kinds: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [e for e in self.events if e.get("event") in kinds]
+
+    def sounds(self) -> list[dict[str, Any]]:
+        """Every utterance and tone, on the speaker or in the headset (a deaf customer's
+        session must have none)."""
+        return self._of("say", "tone")
+
+    def public_sounds(self) -> list[dict[str, Any]]:
+        """What a bystander hears: speech and tones on the public speaker."""
+        return [e for e in self.sounds() if e.get("channel") != "headset"]
+
+    def overflowing(self, columns: int, rows: int) -> list[dict[str, Any]]:
+        """Display texts that do not fit a ``columns`` x ``rows`` display in their type size
+        (TPP SPEC 6.7: half the cells a line in large type, two cells a Chinese character)."""
+        return [e for e in self._of("display")
+                if not fits(str(e.get("text", "")), columns, rows, bool(e.get("large")))]
+
+    def private_before(self, marker: "Callable[[dict[str, Any]], bool]") -> list[dict[str, Any]]:
+        """Speech on the public speaker before the first event ``marker`` accepts (the headset
+        offer): for a customer whose every word is private, that is a leak."""
+        out = []
+        for e in self._of("say", "display", "tone", "haptic"):
+            if marker(e):
+                return out
+            if e.get("event") == "say" and e.get("channel") != "headset":
+                out.append(e)
+        return out

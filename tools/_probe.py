@@ -56,6 +56,8 @@ class ProbeResult:
     seconds: float = 0.0
     tried: list[str] = field(default_factory=list)
     garbage: int = 0                     # bytes that were no frame (a wrong rate answers so)
+    #: a TPP pad's link layer acknowledged Hello, but no answer followed (firmware hung)
+    acked: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {"port": self.port, "answer": self.kind, "baudrate": self.baudrate,
@@ -78,6 +80,9 @@ class ProbeResult:
             d = self.details
             return (f"TPP PIN pad at {self.baudrate} baud, TPP {d.get('version')}, mode "
                     f"{d.get('mode')}")
+        if self.acked:
+            return ("a TPP pad's link acknowledges but its firmware does not answer: restart "
+                    "the pad")
         extra = f"; {self.garbage} bytes of garbage seen (a wrong baud rate?)" if self.garbage \
             else ""
         return "nothing answered" + extra
@@ -139,6 +144,8 @@ def _ask_tpp(port: SerialTransport, result: ProbeResult, stop_at: float) -> Any:
                 result.garbage += event.skipped
             elif isinstance(event, (m.HelloReply, m.Refused)):
                 return event
+    if not conn.awaiting_ack and conn.pending_requests():
+        result.acked = True          # the link answered, the firmware did not
     return None
 
 

@@ -12,7 +12,8 @@ import threading
 from typing import Any, Callable, Collection, TextIO
 
 __all__ = ["add_json_flag", "add_port_argument", "add_timeout_argument", "host_port",
-           "positive", "baud_argument", "print_json", "JsonLines"]
+           "positive", "baud_argument", "print_json", "JsonLines", "add_customer_arguments",
+           "counter_config", "whole_number", "apply_sound"]
 
 PORT_HELP = ("serial port or pyserial URL: /dev/ttyUSB0, COM3, socket://HOST:PORT, "
              "sim://fingerprint, sim://pinpad, or the path `tactile sim` printed for its pty "
@@ -37,6 +38,68 @@ def add_port_argument(parser: argparse.ArgumentParser, *, name: str = "port",
         parser.add_argument(name, metavar="PORT", help=help or PORT_HELP)
     else:
         parser.add_argument(f"--{name}", metavar="PORT", default=None, help=help or PORT_HELP)
+
+
+def whole_number(low: int, high: int, *, unit: str = "") -> Callable[[str], int]:
+    """argparse type for a whole number in ``low..high`` (the range named when it is not)."""
+    what = f" {unit}" if unit else ""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number {low}..{high}{what}, "
+                                             f"not {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected {low}..{high}{what}, not {value}")
+        return value
+    return parse
+
+
+def add_customer_arguments(parser: argparse.ArgumentParser, *, sound: bool = True,
+                           what: str = "the customer's language") -> None:
+    """``--counter FILE`` and ``--lang`` (default: the counter configuration's, else en), and
+    with ``sound`` ``--volume`` / ``--rate`` for this customer (back to the counter's when the
+    command ends).  Call :func:`counter_config` in the command's ``run``."""
+    parser.add_argument("--counter", metavar="FILE", default=None,
+                        help="the counter configuration, JSON (default $TACTILE_COUNTER_CONFIG, "
+                             "else ~/.config/tactile/counter.json; see drivers/counter.py)")
+    parser.add_argument("--lang", choices=["zh-CN", "en"], default=None,
+                        help=f"{what} (default: the counter configuration's, else en)")
+    if sound:
+        parser.add_argument("--volume", type=whole_number(1, 1000), default=None, metavar="N",
+                            help="this customer's volume, 1..1000 (default the counter's)")
+        parser.add_argument("--rate", type=whole_number(50, 200, unit="%"), default=None,
+                            metavar="PERCENT",
+                            help="this customer's speech rate, 50..200 %% of normal "
+                                 "(default the counter's)")
+
+
+def counter_config(args: argparse.Namespace) -> Any:
+    """The counter configuration for this command (``--counter``, else the documented file,
+    else built-in defaults); fills ``args.lang`` when it was not given.  A file that cannot be
+    used is bad usage: its message and exit 2."""
+    from drivers.counter import CounterConfig
+    from protocol.errors import ConfigurationError
+
+    try:
+        config = CounterConfig.load(getattr(args, "counter", None))
+    except ConfigurationError as exc:
+        print(f"tactile {getattr(args, 'command', '')}: {exc}".replace("  ", " "),
+              file=sys.stderr)
+        raise SystemExit(2) from None
+    if getattr(args, "lang", None) is None:
+        args.lang = config.lang
+    return config
+
+
+def apply_sound(guide: Any, args: argparse.Namespace) -> None:
+    """``--volume`` / ``--rate``: this customer's settings on the pad (the guide puts the
+    counter's back when the customer's session ends)."""
+    if getattr(args, "volume", None) is not None:
+        guide.announcer.set_volume(args.volume)
+    if getattr(args, "rate", None) is not None:
+        guide.announcer.set_rate(args.rate)
 
 
 def add_timeout_argument(parser: argparse.ArgumentParser, *, default: float = 2.0,

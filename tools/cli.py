@@ -30,6 +30,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         prog="tactile",
         description="Accessible PIN pad and fingerprint tools for technicians, CI and demos.",
     )
+    parser.add_argument("--version", action="store_true",
+                        help="print the installed version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, summary in COMMANDS.items():
         if command is None or name == command:
@@ -47,8 +49,21 @@ def _command(argv: list[str]) -> str:
     return ""
 
 
+def version() -> str:
+    """The installed package's version (read only when asked: it costs start-up time)."""
+    from importlib.metadata import PackageNotFoundError, version as _version
+
+    try:
+        return _version("tactile")
+    except PackageNotFoundError:  # run from a source tree that is not installed
+        return "unknown (not installed)"
+
+
 def main(argv: list[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
+    if words[:1] == ["--version"]:
+        print(f"tactile {version()}")
+        return 0
     parser = build_parser(_command(words))
     args = parser.parse_args(words)
     if not getattr(args, "func", None):

@@ -39,7 +39,7 @@ records a manual identity check instead of the fingerprint (the terms are still 
 ``--home-visit`` records a visit at the customer's home (both staff present).
 
 Staff confirmation: when stdin is a terminal the teller and then the reviewer confirm by
-typing their own staff id (anything else cancels); otherwise (scripts, CI) the ids given on
+typing their own staff id (a typo asks again, three tries in all); otherwise (scripts, CI) the ids given on
 the command line stand for their confirmations.
 
 Keys: ``--config FILE``, else ``$TACTILE_AUDIT_CONFIG``, else ~/.config/tactile/audit.json
@@ -56,7 +56,6 @@ from typing import Any
 from rich.console import Console
 
 from drivers.confirmation import (
-    LANGUAGES,
     ConfirmationSession,
     Staff,
     TemplateSealError,
@@ -68,7 +67,14 @@ from drivers.guidance import Guide
 from drivers.guidance.guide import READER_POSITIONS
 from drivers.guidance.profiles import PROFILE_NAMES, profile as _profile
 from protocol.errors import ConfigurationError, TactileError
-from tools.args import add_json_flag, positive, print_json
+from tools.args import (
+    add_customer_arguments,
+    add_json_flag,
+    apply_sound,
+    counter_config,
+    positive,
+    print_json,
+)
 from tools.audit import add_config_argument, add_db_argument, load_config, open_db
 from tools.commands import COMMANDS
 
@@ -107,14 +113,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--reviewer", required=True, metavar="ID",
                         help="the reviewing staff member's id (not the teller's)")
     add_db_argument(parser, positional=False)
-    parser.add_argument("--lang", choices=LANGUAGES, default="zh-CN",
-                        help="the customer's language: the terms are read and the guidance "
-                             "spoken in it (default zh-CN)")
+    add_customer_arguments(parser, what="the customer's language: the terms are read and the "
+                                         "guidance spoken in it")
     parser.add_argument("--profile", default="standard", metavar="P",
                         help="the customer's profile: " + ", ".join(PROFILE_NAMES)
                              + " (default standard); deaf: the terms and the coaching are "
                                "shown on the pad's display, nothing is spoken")
-    parser.add_argument("--reader-position", choices=READER_POSITIONS, default="right",
+    parser.add_argument("--reader-position", choices=READER_POSITIONS, default=None,
                         help="where the fingerprint reader sits relative to the keypad, as the "
                              "customer is told (counter configuration; default right)")
     parser.add_argument("--template", metavar="FILE", default=None,
@@ -157,15 +162,28 @@ def _read_terms(path: str) -> str:
     return text
 
 
-def _staff_confirms(role: str, staff_id: str, err: Console) -> bool:
+#: how many times a staff member may type their id before the confirmation is cancelled
+STAFF_TRIES = 3
+
+
+def _staff_confirms(role: str, staff_id: str, err: Console, text: Any) -> bool:
+    """The staff member types their own id; a typo asks again (:data:`STAFF_TRIES` in all),
+    so the terms heard and the finger verified are not lost to one slip of the hand."""
     if not sys.stdin.isatty():
         return True
-    err.print(f"{role} {staff_id}: type your staff id to confirm (anything else cancels): ", end="")
-    try:
-        answer = input()
-    except EOFError:
-        return False
-    return answer.strip().casefold() == staff_id.strip().casefold()
+    role_name = text(f"confirm.role.{role}")
+    for left in range(STAFF_TRIES - 1, -1, -1):
+        err.print(text("confirm.cli.staff_prompt", role=role_name, staff=staff_id), end="",
+                  markup=False)
+        try:
+            answer = input()
+        except EOFError:
+            return False
+        if answer.strip().casefold() == staff_id.strip().casefold():
+            return True
+        if left:
+            err.print(text("confirm.cli.staff_again", left, staff=staff_id), markup=False)
+    return False
 
 
 def _teller_line(line: str) -> None:
@@ -180,12 +198,14 @@ def _confirm(args: argparse.Namespace, session: ConfirmationSession, guide: Guid
     from drivers.guidance import FingerprintCancelled
     from drivers.guidance.coaching import capture_timeout
 
-    note = lambda text: err.print(text, markup=False)  # noqa: E731
+    text = guide.announcer.text     # every line in the session's language
+    note = lambda line: err.print(line, markup=False)  # noqa: E731
     terms = session.read_terms()
     outcome = getattr(terms, "outcome", None)
-    note(f"terms: {outcome} ({getattr(terms, 'mode', '?')}, {getattr(terms, 'reached', '?')} of "
-         f"{getattr(terms, 'parts', '?')} part(s), {getattr(terms, 'repeats', 0)} repeat(s); "
-         f"{len(session.terms)} characters)")
+    note(text("confirm.cli.terms", outcome=text(f"confirm.terms_outcome.{outcome}")
+              if outcome else "-", reached=getattr(terms, "reached", 0),
+              parts=getattr(terms, "parts", 0), repeats=getattr(terms, "repeats", 0),
+              chars=len(session.terms)))
     if session.record is not None:          # the customer cancelled the reading
         return
     if outcome in ("timeout", "failed"):
@@ -197,18 +217,18 @@ def _confirm(args: argparse.Namespace, session: ConfirmationSession, guide: Guid
         session.manual_identity_check(reason=args.fallback, witnesses=args.witness)
     else:
         if template is None:
-            note(f"no template kept for customer {args.customer}: enrolling on the spot")
+            note(text("confirm.cli.enrolling", customer=args.customer))
             try:
                 enrollment = enroll_customer(store, config, reader, customer=args.customer,
                                              staff=args.teller, guide=guide,
                                              timeout=args.timeout)
             except TactileError as exc:
-                note(f"enrollment failed: {type(exc).__name__}: {exc}")
+                note(text("confirm.cli.enroll_failed", error=f"{type(exc).__name__}: {exc}"))
                 session.cancel(f"the enrollment on the spot failed ({type(exc).__name__})",
                                by="customer" if isinstance(exc, FingerprintCancelled)
                                else "system")
                 return
-            note(f"enrolled: record {enrollment.record.id}")
+            note(text("confirm.cli.enrolled", record=enrollment.record.id))
             template = enrollment.template
             # the same finger confirms next: it must leave the sensor first
             lift = args.timeout or capture_timeout(guide.profile)
@@ -217,19 +237,19 @@ def _confirm(args: argparse.Namespace, session: ConfirmationSession, guide: Guid
         try:
             result = session.verify_customer(template, timeout=args.timeout)
         except FingerprintCancelled:
-            note("fingerprint: cancelled by the customer")
+            note(text("confirm.cli.cancelled_by_customer"))
             return                          # recorded by the session
-        note(f"fingerprint: {'match' if result.matched else 'no match'} "
-             f"(score {result.score}, {result.attempts_used} attempt(s))")
+        note(text("confirm.cli.match" if result.matched else "confirm.cli.no_match",
+                  result.attempts_used, score=result.score))
         if not result.matched:
             session.cancel(f"the fingerprint did not match in {args.attempts} attempt(s) and no "
                            "fallback was given", by="system")
             return
-    if not _staff_confirms("teller", args.teller, err):
+    if not _staff_confirms("teller", args.teller, err, text):
         session.cancel("the teller did not confirm", by="teller")
         return
     session.teller_confirm(Staff(args.teller))
-    if not _staff_confirms("reviewer", args.reviewer, err):
+    if not _staff_confirms("reviewer", args.reviewer, err, text):
         session.cancel("the reviewer did not confirm", by="reviewer")
         return
     session.review(Staff(args.reviewer))
@@ -247,6 +267,7 @@ def run(args: argparse.Namespace) -> int:
                       "customer's identity)")
     if args.witness and args.fallback is None:
         return _usage("--witness is for a manual identity check: give --fallback REASON too")
+    counter = counter_config(args)
     try:
         customer_profile = _profile(args.profile)
         terms = _read_terms(args.terms)
@@ -274,12 +295,14 @@ def run(args: argparse.Namespace) -> int:
             with TactilePinPad.open(args.port_pad) as pad, \
                     FingerprintReader.open(args.port_fingerprint) as reader:
                 guide = Guide(pad, lang=args.lang, profile=customer_profile,
-                              teller=_teller_line, reader_position=args.reader_position)
+                              teller=_teller_line, counter=counter,
+                              reader_position=args.reader_position or counter.reader_position)
+                apply_sound(guide, args)
                 session = ConfirmationSession(
                     store, config, item=args.item, terms=terms, customer=args.customer,
                     reader=reader, pad=pad, guide=guide, attempts=args.attempts,
                     home_visit=args.home_visit)
-                with session:
+                with guide, session:
                     _confirm(args, session, guide, reader, store, config, template, err)
         except TemplateSealError as exc:
             print(f"tactile confirm: {exc}", file=sys.stderr)

@@ -43,7 +43,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from tools.args import add_json_flag, print_json
+from tools.args import add_customer_arguments, add_json_flag, counter_config, print_json
 from tools.commands import COMMANDS
 
 __all__ = ["register", "run"]
@@ -83,8 +83,8 @@ def register(subparsers: Any) -> None:
                         help="fingerprint module model to simulate (default r307)")
     parser.add_argument("--layout", choices=["telephone", "calculator", "pos"],
                         default="telephone", help="PIN pad keypad layout (default telephone)")
-    parser.add_argument("--lang", choices=["en", "zh-CN"], default="en",
-                        help="the customers' language and the transcript's (default en)")
+    add_customer_arguments(parser, sound=False,
+                           what="the customers' language and the transcript's")
     parser.add_argument("--seed", type=int, default=None,
                         help="make the virtual fingers' captures and the scripted PINs repeatable")
     parser.add_argument("--speed", type=float, default=8.0,
@@ -484,6 +484,7 @@ def run(args: argparse.Namespace) -> int:
     if not 1 <= args.speed <= 50:
         print("tactile demo: --speed is 1..50 (times faster than real time)")
         return 2
+    counter_config(args)           # the counter's language when --lang is not given
     report = _Report(args.json, args.lang)
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
     report.data["seed"] = seed

@@ -86,8 +86,13 @@ class Checks:
         #: a rich Status (spinner) naming the running check, on a terminal
         self.spinner: Any = None
 
-    def add(self, check: str, status: str, detail: str) -> None:
-        self.rows.append({"check": check, "status": status, "detail": detail})
+    def add(self, check: str, status: str, detail: str, *, first: bool = False) -> None:
+        """A row; ``first``: at the top of the table (a tampered pad)."""
+        row = {"check": check, "status": status, "detail": detail}
+        if first:
+            self.rows.insert(0, row)
+        else:
+            self.rows.append(row)
 
     def run(self, check: str, fn: Callable[[], tuple[str, str]]) -> str:
         """Run one check; a device error is that check's failure, not the end of the diag."""
@@ -183,6 +188,12 @@ def _nothing(args: argparse.Namespace, console: Any, probe: Any, kind: str | Non
     elif probe.kind is not None:
         detail = f"a {probe.kind} answers on {args.port}, not a {kind}: {probe.summary}"
         causes = [f"the port: this is the {probe.kind}'s port", "drop --kind to test it"]
+    elif probe.acked:
+        detail = ("the pad's link works (it acknowledged every frame) but its firmware does "
+                  "not answer: restart it")
+        causes = ["the pad's firmware has hung: power-cycle the pad (or `tactile pad reset` "
+                  "once it answers)", "a firmware fault: if a restart does not help, call the "
+                  "vendor"]
     elif probe.garbage:
         detail = (f"bytes came back ({probe.garbage}) but never one intact frame, at any baud "
                   f"rate tried ({len(probe.tried)} tries)")
@@ -353,6 +364,10 @@ def _pinpad(args: argparse.Namespace, baud: int, checks: Checks, console: Any) -
         checks.run("status", status)
         caps = box["info"].capabilities if "info" in box else Capability(0)
         tampered = "status" in box and box["status"].mode is State.TAMPERED
+        if tampered:
+            # the first thing a technician must see: nothing else on this pad matters now
+            checks.add("tamper", "fail", "the pad detected tampering and erased its keys: take "
+                       "it out of service and call the vendor", first=True)
 
         def layout() -> tuple[str, str]:
             results = layout_checks(pad.layout())
@@ -433,10 +448,8 @@ def _pinpad(args: argparse.Namespace, baud: int, checks: Checks, console: Any) -
                 f", KSN {s['ksn']}, counter {s['counter']}" if s["ksn"] else "")
             status = {"ok": "pass", "warning": "warn"}.get(s["status"], "fail")
             checks.add(name, status, detail + (f": {s['note']}" if s["note"] else ""))
-        if tampered:
-            checks.add("tamper", "fail", "the pad detected tampering and erased its keys: take "
-                       "it out of service and call the vendor")
-        elif Capability.TAMPER_SENSOR in caps:
-            checks.add("tamper", "pass", "no tamper detected")
-        else:
-            checks.add("tamper", "skip", "the pad reports no tamper sensor")
+        if not tampered:                # a tampered pad has it as the top row
+            if Capability.TAMPER_SENSOR in caps:
+                checks.add("tamper", "pass", "no tamper detected")
+            else:
+                checks.add("tamper", "skip", "the pad reports no tamper sensor")

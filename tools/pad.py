@@ -43,7 +43,9 @@ from protocol.layout import DIGIT_KEY_NAMES, Layout, TactileMark
 from protocol.tpp.codes import Capability, KeyKind, Tone
 from tools.args import (
     PAD_PORT_HELP,
+    add_customer_arguments,
     add_json_flag,
+    counter_config,
     add_trace_flag,
     baud_argument,
     positive,
@@ -130,8 +132,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                            default=120.0, metavar="MS",
                            help="a key registering again within MS ms of its press is "
                                 "bouncing (default 120; the pad itself debounces 50 ms)")
-            p.add_argument("--lang", default="en", choices=["en", "zh-CN"],
-                           help="the language the pad names the keys in (default en)")
+            add_customer_arguments(p, sound=False,
+                                   what="the language the pad names the keys in")
         elif name == "audiotest":
             p.add_argument("--timeout", type=_seconds, default=30.0, metavar="SECONDS",
                            help="seconds to wait for each confirmation (default 30)")
@@ -455,6 +457,7 @@ def _keytest(pad: TactilePinPad, args: argparse.Namespace, out: _Out) -> int:
         live = Live(draw_grid(layout, test.cell), console=out.console, auto_refresh=False)
         live.start()
     try:
+        counter_config(args)
         with pad.explore(lang=args.lang, idle_timeout=args.timeout) as session:
             for event in session:
                 if isinstance(event, KeyPressed):

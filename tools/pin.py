@@ -55,7 +55,10 @@ from protocol.errors import DeviceError
 from protocol.tpp.prompts import PromptId
 from tools.args import (
     PAD_PORT_HELP,
+    add_customer_arguments,
     add_json_flag,
+    apply_sound,
+    counter_config,
     add_timeout_argument,
     add_trace_flag,
     print_json,
@@ -110,8 +113,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="fewest digits (default 4)")
     parser.add_argument("--max", dest="max_len", type=_length, default=12, metavar="N",
                         help="most digits (default 12)")
-    parser.add_argument("--lang", default="en", choices=["zh-CN", "en"],
-                        help="language of the spoken prompts (default en)")
+    add_customer_arguments(parser, what="language of the spoken prompts")
     parser.add_argument("--time-limit", type=int, default=None, metavar="SECONDS",
                         help="the pad's inactivity limit for the entry, 10..600 (default 90; "
                              "with --profile or --change the profile's)")
@@ -161,7 +163,7 @@ def _show(console: Any, event: PadEvent, max_len: int) -> None:
 GUIDED_STATUS = ("ok", "cancelled", "timeout", "mismatch")
 
 
-def _guided(pad: Any, args: argparse.Namespace, console: Any) -> Any:
+def _guided(pad: Any, args: argparse.Namespace, console: Any, counter: Any) -> Any:
     """A guided PIN entry or change; every guidance line printed for the teller (stdout for
     people, stderr with --json).  Returns the finished GuidedPinEntry."""
     from drivers.guidance import Guide
@@ -172,14 +174,16 @@ def _guided(pad: Any, args: argparse.Namespace, console: Any) -> Any:
     else:
         def write(line: str) -> None:
             print(line, file=sys.stderr, flush=True)
-    guide = Guide(pad, lang=args.lang, profile=args.profile or "standard", teller=write)
-    # the pad says the result by itself after we leave: no need to wait for its words here
-    options: dict[str, Any] = dict(pan=args.pan, min_len=args.min_len, max_len=args.max_len,
-                                   block_format=args.block_format, time_limit=args.time_limit,
-                                   wait_result=False)
-    if args.change:
-        return guide.pin_change(max_mismatches=args.mismatches, **options).run()
-    return guide.pin_entry(**options).run()
+    with Guide(pad, lang=args.lang, profile=args.profile or counter.profile, teller=write,
+               counter=counter, reader_position=counter.reader_position) as guide:
+        apply_sound(guide, args)
+        # the pad says the result by itself after we leave: no need to wait for its words here
+        options: dict[str, Any] = dict(pan=args.pan, min_len=args.min_len, max_len=args.max_len,
+                                       block_format=args.block_format,
+                                       time_limit=args.time_limit, wait_result=False)
+        if args.change:
+            return guide.pin_change(max_mismatches=args.mismatches, **options).run()
+        return guide.pin_entry(**options).run()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -187,6 +191,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"tactile pin: error: --min {args.min_len} is more than --max {args.max_len}",
               file=sys.stderr)
         return 2
+    counter = counter_config(args)
     console = None
     if not args.json:
         from rich.console import Console
@@ -205,7 +210,7 @@ def run(args: argparse.Namespace) -> int:
             console.print(f"on {pad.target}", soft_wrap=True)
         guided = args.profile is not None or args.change
         if guided:
-            entry: Any = _guided(pad, args, console)
+            entry: Any = _guided(pad, args, console, counter)
         else:
             with pad.pin_entry(min_len=args.min_len, max_len=args.max_len, pan=args.pan,
                                block_format=args.block_format,

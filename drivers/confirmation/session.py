@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import logging
 import re
 from dataclasses import dataclass
 from enum import Enum
@@ -54,6 +55,8 @@ from drivers.confirmation.store import AuditStore
 from drivers.confirmation.templates import TemplateVault
 from drivers.fingerprint import AlreadyEnrolledError, Template, VerifyResult
 from protocol.errors import ConfigurationError, TactileError
+
+_log = logging.getLogger("drivers.confirmation")
 
 __all__ = ["ConfirmationSession", "Staff", "Step", "Enrollment", "enroll_customer",
            "load_customer_template", "terms_sha256", "LANGUAGES"]
@@ -253,7 +256,8 @@ class ConfirmationSession:
         if self.guide is not None:
             result = self.guide.read_terms(self.terms)
             details = {name: getattr(result, name) for name in
-                       ("outcome", "mode", "parts", "reached", "repeats", "acknowledged")
+                       ("outcome", "mode", "parts", "reached", "repeats", "acknowledged",
+                        "skip_confirmed")
                        if isinstance(getattr(result, name, None), (str, int, bool))}
             said = getattr(result, "sha256", None)
             if isinstance(said, str) and said != terms_sha256(self.terms):
@@ -269,8 +273,12 @@ class ConfirmationSession:
                 return result
         elif self.pad is not None:
             if self.profile == "deaf":
-                for piece in _chunks(self.terms):
-                    self.pad.display(piece, large=True)
+                from protocol.tpp.display import paginate
+
+                info = self.pad.info()
+                for page in paginate(self.terms, int(info.display_columns),
+                                     int(info.display_rows), True):
+                    self.pad.display(page, large=True)
                 how = "displayed"
             else:
                 for i, piece in enumerate(_chunks(self.terms)):
@@ -454,7 +462,22 @@ class ConfirmationSession:
         record = self.store.append(self.config, content)
         self.record = record
         self.step = Step.DONE
+        self._tell_outcome(outcome)
         return record
+
+    def _tell_outcome(self, outcome: str) -> None:
+        """The customer hears (or reads) how it ended: confirmed, or not, and that staff will
+        help; the teller's screen shows it too.  Help to the customer, not a condition of the
+        record, which is already written."""
+        say = getattr(self.guide, "say", None)
+        if say is None:
+            return
+        try:
+            say("confirm.outcome.confirmed" if outcome == "confirmed"
+                           else "confirm.outcome.cancelled", item=self.item,
+                           haptic="done" if outcome == "confirmed" else "cancelled")
+        except TactileError as exc:
+            _log.warning("could not tell the customer the outcome: %s", exc)
 
 
 # ====================================================================== enrollment

@@ -233,6 +233,8 @@ class FingerprintReader:
         #: bytes skipped while hunting for frames (noise, power-up bytes), for diagnostics
         self.stray_bytes = 0
         self._last_budget = 0.0     # the deadline of the last wait, for timeout messages
+        #: seconds added to the wait for a finger (or its lift) now running (extend_wait)
+        self._extension = 0.0
         self._fast_retry = False    # connect(): poll a booting module at short intervals
         self._connect_skipped: list[Skipped] = []
         self._answered = False      # the module has replied on this link at least once
@@ -769,6 +771,13 @@ class FingerprintReader:
         if on_event is not None:
             on_event(event)
 
+    def extend_wait(self, seconds: float) -> None:
+        """Give the customer ``seconds`` more for the finger (or the lift) being waited for
+        now, as Help does in a PIN entry; safe to call from another thread (the guidance's
+        key listener).  The next wait starts with its own full limit again."""
+        if seconds > 0:
+            self._extension += float(seconds)
+
     def _wait_finger(self, deadline: float, timeout: float, on_event: EventCallback | None) -> None:
         """Poll GenImg until an image is taken.
 
@@ -787,17 +796,19 @@ class FingerprintReader:
                 if code != last:
                     self._emit(on_event, RetryScan.for_code(code))
             last = code
-            if self._clock() >= deadline:
+            if self._clock() >= deadline + self._extension:
                 if last != _C.NO_FINGER:
                     raise self._error(Reply(_I.GEN_IMG, last))
                 raise FingerTimeoutError(
-                    f"no finger was placed on the sensor of {self.port} within {timeout:.1f} s. "
+                    f"no finger was placed on the sensor of {self.port} within "
+                    f"{timeout + self._extension:.1f} s. "
                     "Ask the customer to place a finger flat on the sensor window.", waiting_for="place")
             self._sleep(self.poll_interval)
 
     def _capture(self, buffer: int, timeout: float, on_event: EventCallback | None,
                  stage: int = 0, stages: int = 0) -> CaptureResult:
         deadline = self._clock() + timeout
+        self._extension = 0.0
         self._emit(on_event, PlaceFinger(stage, stages))
         scans = 0
         rejected: list[int] = []
@@ -817,6 +828,7 @@ class FingerprintReader:
             self._sleep(self.poll_interval)
 
     def _wait_lift(self, timeout: float, on_event: EventCallback | None) -> None:
+        self._extension = 0.0
         self._emit(on_event, LiftFinger())
         deadline = self._clock() + timeout
         while True:
@@ -824,7 +836,7 @@ class FingerprintReader:
             if code == _C.NO_FINGER:
                 self._emit(on_event, FingerLifted())
                 return
-            if self._clock() >= deadline:
+            if self._clock() >= deadline + self._extension:
                 raise FingerTimeoutError(
                     f"the finger was not lifted from the sensor of {self.port} within {timeout:.1f} s. "
                     "Ask the customer to lift the finger (or wipe the sensor window).",

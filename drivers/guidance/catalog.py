@@ -1,7 +1,7 @@
 """Message catalogues: every phrase the guidance layer says or shows, in zh-CN and en.
 
 The catalogues are gettext ``.po`` files under ``drivers/guidance/locales/<locale>/LC_MESSAGES``,
-one file per *domain* (``keypad``, ``entry``, ``fingerprint``, ``common``), read with Babel's
+one file per *domain* (``keypad``, ``entry``, ``fingerprint``, ``common``, ``confirm``), read with Babel's
 ``read_po`` (Babel is the well-kept library for .po files and CLDR plural rules; we add only the
 lookup and the ``{name}`` formatting on top).
 
@@ -46,7 +46,7 @@ __all__ = [
 #: the languages every message exists in (BCP 47 tags, as the pad's ``lang`` fields)
 LANGUAGES = ("zh-CN", "en")
 #: the catalogue files (gettext domains) under locales/<locale>/LC_MESSAGES/
-DOMAINS = ("common", "keypad", "entry", "fingerprint")
+DOMAINS = ("common", "keypad", "entry", "fingerprint", "confirm")
 
 _LOCALE_DIRS = {"zh-CN": "zh_CN", "en": "en"}
 _ALIASES = {"zh": "zh-CN", "zh-cn": "zh-CN", "zh_cn": "zh-CN", "cmn": "zh-CN", "zh-hans": "zh-CN",

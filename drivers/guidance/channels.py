@@ -33,7 +33,8 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable, Protocol, Sequence, runtime_checkable
 
 from protocol.errors import ConfigurationError, DeviceError, LocalProtocolError, TactileError
-from protocol.tpp.codes import Capability, State
+from protocol.tpp.codes import HAPTIC_PATTERNS as _PATTERNS, Capability, State
+from protocol.tpp.display import paginate
 from protocol.tpp.prompts import PROMPTS, render_prompt
 
 from drivers.guidance.catalog import Messages, messages, normalise_lang
@@ -52,17 +53,12 @@ __all__ = [
 
 _log = logging.getLogger("drivers.guidance")
 
-#: named vibration patterns (ms on, off, on, ...): distinct by rhythm, so a deaf customer can
-#: tell them apart without looking; "accepted" is the one identical pulse the guidance gives
-#: every digit key during PIN entry (longer than the pad's own 30 ms key pulse, "key")
-HAPTIC_PATTERNS: dict[str, tuple[int, ...]] = {
-    "key": (30,),
-    "accepted": (50,),
-    "error": (400,),
-    "warning": (120, 80, 120, 80, 120),
-    "done": (60, 60, 60),
-    "attention": (200, 100, 200),
-}
+#: named vibration patterns (ms on, off, on, ...), one home with the pad's: TPP SPEC 6.7,
+#: protocol.tpp.codes.HAPTIC_PATTERNS.  Distinct by rhythm, so a deaf or deafblind customer
+#: tells them apart by touch; "accepted" is the one identical pulse the guidance gives every
+#: digit key during PIN entry (longer than the pad's own 30 ms key pulse, "key"); the ends of
+#: a step differ: "done", "cancelled", "timeout", "error".
+HAPTIC_PATTERNS: dict[str, tuple[int, ...]] = dict(_PATTERNS)
 #: named tones of the pad (TPP Tone)
 _TONES = ("inactive", "warning", "error", "success", "attention")
 
@@ -95,6 +91,9 @@ class Announcement:
     queue: bool = False
     source: str = "host"
     audience: str = "customer"
+    #: already on the pad's display (the caller showed it page by page): channels record it,
+    #: the pad channel only gives its cue
+    displayed: bool = False
 
 
 @runtime_checkable
@@ -108,7 +107,6 @@ class Channel(Protocol):
 
 # -- the pad ---------------------------------------------------------------------------------------
 _MAX_SPEAK_BYTES = 900
-_MAX_DISPLAY_CHARS = 200
 
 
 def _chunks(text: str, limit: int) -> list[str]:
@@ -150,7 +148,15 @@ class PadChannel:
     ``speech``/``display``/``tones``/``haptics`` switch modalities off (a profile's choice);
     modalities the pad lacks (``DeviceInfo.capabilities``) are skipped silently.  ``rate``
     (50..200 %) and ``volume`` (1..1000, 0 = the pad's current) apply to free-text speech;
-    :meth:`Announcer.set_volume` / :meth:`Announcer.set_rate` change the pad's own setting."""
+    :meth:`Announcer.set_volume` / :meth:`Announcer.set_rate` change the pad's own setting.
+
+    Text on the display always fits: it is laid out for the size the pad reports
+    (:func:`protocol.tpp.display.paginate`).  On a pad that takes TPP SetFeedback the words
+    are shown by the pad itself, paged in step with its speech (captions), and for a customer
+    without speech (``silent``: the guide set the pad's silent form) shown without a sound for
+    as long as they would take to say; ``pad_haptics``: the pad gives the named vibration
+    patterns for keys, warnings and the end of an entry by itself (the guided entry does not
+    repeat them)."""
 
     def __init__(self, pad: Any, *, speech: bool = True, display: bool = True,
                  tones: bool = True, haptics: bool = True, rate: int = 0,
@@ -164,8 +170,18 @@ class PadChannel:
         self.haptics = haptics and bool(caps & Capability.HAPTICS)
         self.rate = rate
         self.volume = volume
+        info = pad.info()
+        self.columns = int(info.display_columns) if self.display else 0
+        self.rows = int(info.display_rows) if self.display else 0
+        #: set by the guide: the pad shows its words silently / vibrates by itself
+        self.silent = False
+        self.pad_haptics = False
         #: utterance ids this channel asked for (the pad's own speech uses the same counter)
         self.utterances: list[int] = []
+        #: ids of silent utterances (words shown for their reading time, never heard)
+        self.shown: list[int] = []
+        #: every id, spoken or shown silently, in order
+        self.said: list[int] = []
 
     def __repr__(self) -> str:
         return f"<PadChannel {self.pad.target}>"
@@ -173,33 +189,72 @@ class PadChannel:
     def _in_entry(self) -> bool:
         return self.pad.state in ENTRY_STATES
 
+    def pages(self, text: str, large: bool) -> list[str]:
+        """``text`` laid out for this pad's display (pages that fit)."""
+        return paginate(text, self.columns, self.rows, large and self.large_type)
+
+    def _show(self, text: str, large: bool) -> None:
+        """Show text without speech on a pad that cannot show it silently in step: the
+        first page (it fits), the rest on the teller's screen."""
+        pages = self.pages(text, large)
+        if pages:
+            self.pad.display(pages[0], large=large and self.large_type)
+
+    def _say(self, item: Announcement, *, silent: bool) -> None:
+        ids = self.shown if silent else self.utterances
+        for i, piece in enumerate(_chunks(item.text, _MAX_SPEAK_BYTES)):
+            ids.append(self.pad.speak(piece, item.lang, rate=self.rate, volume=self.volume,
+                                      interruptible=item.interruptible,
+                                      queue=item.queue or i > 0))
+            self.said.append(ids[-1])
+
     def announce(self, item: Announcement) -> None:
         if item.audience != "customer" or item.source == "pad":
             return
-        if item.prompt is not None:
-            if item.speak and self.speech:
+        if item.displayed:
+            pass
+        elif item.prompt is not None:
+            if item.speak and self.speech and not self.silent:
                 self.utterances.append(self.pad.speak_prompt(
                     item.prompt, item.prompt_args, lang=item.lang,
                     interruptible=item.interruptible, display=item.show and self.display))
-            elif item.show and self.display and not self._in_entry():
-                self.pad.display(item.text[:_MAX_DISPLAY_CHARS],
-                                 large=item.large and self.large_type)
+                self.said.append(self.utterances[-1])
+            elif item.show and self.display:
+                if self.silent:      # the pad's silent form: shown, never heard, in every mode
+                    self.shown.append(self.pad.speak_prompt(
+                        item.prompt, item.prompt_args, lang=item.lang,
+                        interruptible=item.interruptible, display=True))
+                    self.said.append(self.shown[-1])
+                elif not self._in_entry():
+                    self._show(item.text, item.large)
         elif item.text:
             if self._in_entry():
                 raise LocalProtocolError("free text cannot be spoken or shown on the pad during "
                                          "a PIN entry: only the pad's fixed prompts")
-            if item.show and self.display:
-                self.pad.display(item.text[:_MAX_DISPLAY_CHARS],
-                                 large=item.large and self.large_type)
-            if item.speak and self.speech and item.text:
-                for i, piece in enumerate(_chunks(item.text, _MAX_SPEAK_BYTES)):
-                    self.utterances.append(self.pad.speak(
-                        piece, item.lang, rate=self.rate, volume=self.volume,
-                        interruptible=item.interruptible, queue=item.queue or i > 0))
+            if item.speak and self.speech and not self.silent:
+                captions = self._captions()
+                if item.show and self.display and not captions:
+                    self._show(item.text, item.large)
+                try:
+                    self._say(item, silent=False)
+                except DeviceError:
+                    if item.show and self.display and captions:
+                        self._show(item.text, item.large)   # the words at least on the display
+                    raise
+            elif item.show and self.display:
+                if self.silent:
+                    self._say(item, silent=True)
+                else:
+                    self._show(item.text, item.large)
         if item.tone and self.tones and item.tone in _TONES:
             self.pad.play_tone(item.tone)
         if item.haptic and self.haptics:
             self.pad.haptic(HAPTIC_PATTERNS[item.haptic])
+
+    def _captions(self) -> bool:
+        """The pad shows what it says by itself (SetFeedback captions, set by the guide)."""
+        caps = Capability(int(self.pad.info().capabilities))
+        return bool(caps & Capability.CUSTOMER_SETTINGS)
 
     def stop(self) -> None:
         self.pad.stop_speech()
@@ -419,6 +474,11 @@ class Announcer:
 
     # -- saying things -----------------------------------------------------------------------
     def _send(self, item: Announcement) -> Announcement:
+        if item.tone is not None and not self.speak_enabled and item.audience == "customer":
+            # a customer who does not hear gets no tone: it would reach only the bystanders
+            item = replace(item, tone=None)
+            if not item.text and item.haptic is None:
+                return item
         with self._lock:
             if item.audience == "customer" and item.source == "host":
                 self.last = item
@@ -484,6 +544,14 @@ class Announcer:
         return self._send(Announcement(
             text=text, lang=lang, msgid=f"prompt.{definition.name}", prompt=int(prompt_id),
             prompt_args=tuple(int(a) for a in args), source="pad", large=self.large))
+
+    def displayed(self, text: str, *, msgid: str | None = None,
+                  haptic: str | None = None) -> Announcement:
+        """Record words the caller put on the pad's display itself (a page of terms the
+        customer turns with Enter); the pad channel adds only the ``haptic`` cue."""
+        return self._send(Announcement(text=text, lang=self.lang, msgid=msgid, large=self.large,
+                                       haptic=haptic if self.haptics else None, speak=False,
+                                       displayed=True))
 
     def pad_text(self, text: str, *, msgid: str | None = None) -> Announcement:
         """Record words the pad said by itself that are not prompts (explore key names)."""

@@ -51,7 +51,6 @@ import hashlib
 import logging
 import threading
 import time
-import unicodedata
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterator
 
@@ -62,6 +61,8 @@ from protocol.errors import (
     TactileError,
     TransportError,
 )
+from protocol.tpp.codes import HELP_EXTENSIONS
+from protocol.tpp.display import join_words, paginate, read_page
 
 from drivers.fingerprint.errors import (
     AlreadyEnrolledError,
@@ -98,7 +99,6 @@ __all__ = [
     "TERMS_TEXT_ID",
     "capture_timeout",
     "speech_parts",
-    "display_pages",
 ]
 
 _log = logging.getLogger("drivers.guidance.coaching")
@@ -216,7 +216,10 @@ class Coach:
                  position: str | None = "right",
                  on_step: Callable[[CoachStep], object] | None = None,
                  max_retries: int | None = None, timeout: float | None = None,
-                 pad: Any = None) -> None:
+                 pad: Any = None, reader: Any = None) -> None:
+        #: the reader whose wait Help extends (``extend_wait``), as Help does in a PIN entry
+        self.reader = reader
+        self.extensions = 0
         if mode not in ("enroll", "verify", "identify"):
             raise ConfigurationError(f"coaching mode is enroll, verify or identify, not {mode!r}")
         if position not in _POSITION_IDS:
@@ -341,7 +344,8 @@ class Coach:
     def _utterances(self) -> list[int]:
         for channel in self.announcer.channels:
             if getattr(channel, "pad", None) is self.pad and hasattr(channel, "utterances"):
-                return channel.utterances  # type: ignore[no-any-return]
+                # spoken and silently shown alike: the step ends when its words are through
+                return getattr(channel, "said", channel.utterances)  # type: ignore
         return []
 
     def wait_said(self, limit: float | None = None) -> str:
@@ -398,11 +402,22 @@ class Coach:
 
     def repeat(self) -> CoachStep | None:
         """Say the current instruction again (Help on the pad); for "place", with where the
-        reader is."""
+        reader is.  While the reader waits for the finger (or its lift), Help also gives the
+        customer the full time limit again, at most :data:`HELP_EXTENSIONS` times a step, as
+        in a PIN entry."""
         with self._lock:
             step, said = self._current, self._current_say
             if step is None or said is None:
                 return None
+            if step.action in ("place", "lift", "retry") and not step.final and \
+                    self.reader is not None and self.extensions < HELP_EXTENSIONS:
+                self.extensions += 1
+                extend = getattr(self.reader, "extend_wait", None)
+                if extend is not None:
+                    extend(self.timeout)
+                    self._arm_reminder("lift" if step.action == "lift" else "place",
+                                       time.monotonic() + self.timeout)
+                    self._teller("fingerprint.teller.extended", seconds=round(self.timeout))
             msgid, count, values = said
             utterances = self._utterances()
             before = len(utterances)
@@ -707,7 +722,7 @@ class TermsResult:
     and read.  ``mode``: "spoken" or "shown"; ``parts``: parts (spoken) or pages (shown);
     ``reached``: how many of them the customer got through; ``repeats``: Help / Backspace
     repeats; ``acknowledged``: the customer pressed Enter at the end; ``sha256``: of the exact
-    text; ``lang``."""
+    text; ``lang``; ``skip_confirmed``: a skip the customer confirmed when asked."""
 
     outcome: str
     mode: str
@@ -717,6 +732,8 @@ class TermsResult:
     acknowledged: bool
     lang: str
     sha256: str
+    #: Enter before the end, then Enter again when asked "go on without the rest?"
+    skip_confirmed: bool = False
 
     @property
     def completed(self) -> bool:
@@ -759,13 +776,6 @@ def _cut(piece: str, limit: int) -> list[str]:
     return out
 
 
-def _join(a: str, b: str) -> str:
-    if not a:
-        return b
-    wide = unicodedata.east_asian_width(a[-1]) in "WF" or unicodedata.east_asian_width(b[0]) in "WF"
-    return a + ("" if wide else " ") + b
-
-
 def speech_parts(text: str, part_bytes: int = _PART_BYTES, limit: int = _SPEAK_LIMIT) -> list[str]:
     """The text in repeatable parts: whole sentences grouped up to ``part_bytes`` UTF-8 bytes,
     a sentence above ``limit`` (the pad's Speak limit) cut at a clause mark or space."""
@@ -773,7 +783,7 @@ def speech_parts(text: str, part_bytes: int = _PART_BYTES, limit: int = _SPEAK_L
     current = ""
     for sentence in _split_sentences(text):
         for piece in _cut(sentence, limit):
-            joined = _join(current, piece)
+            joined = join_words(current, piece)
             if current and len(joined.encode()) > part_bytes:
                 parts.append(current)
                 current = piece
@@ -782,55 +792,6 @@ def speech_parts(text: str, part_bytes: int = _PART_BYTES, limit: int = _SPEAK_L
     if current:
         parts.append(current)
     return parts
-
-
-def _width(s: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
-
-
-def display_pages(text: str, cells: int) -> list[str]:
-    """The text in pages of at most ``cells`` display cells (a CJK character takes two),
-    broken between words (Latin) or between characters (CJK)."""
-    if cells < 8:
-        raise ConfigurationError(f"a display page needs at least 8 cells, not {cells}")
-    tokens: list[str] = []
-    word = ""
-    for ch in " ".join(text.split()):
-        if ch == " ":
-            if word:
-                tokens.append(word)
-            word = ""
-        elif unicodedata.east_asian_width(ch) in "WF":
-            if word:
-                tokens.append(word)
-                word = ""
-            tokens.append(ch)
-        else:
-            word += ch
-    if word:
-        tokens.append(word)
-    pages: list[str] = []
-    current = ""
-    for token in tokens:
-        while _width(token) > cells:  # a word longer than a page
-            room = cells - _width(current) - (1 if current else 0)
-            if room < 4:
-                pages.append(current)
-                current, room = "", cells
-            head = token[:max(1, room)]
-            while _width(head) > room:
-                head = head[:-1]
-            pages.append(_join(current, head))
-            current, token = "", token[len(head):]
-        joined = _join(current, token) if current else token
-        if _width(joined) > cells:
-            pages.append(current)
-            current = token
-        else:
-            current = joined
-    if current:
-        pages.append(current)
-    return pages
 
 
 class TermsReader:
@@ -876,12 +837,14 @@ class TermsReader:
         return TermsResult(outcome=outcome, mode=mode, parts=parts, reached=reached,
                            repeats=self.repeats, acknowledged=acknowledged,
                            lang=self.announcer.lang,
-                           sha256=hashlib.sha256(self.text.encode("utf-8")).hexdigest())
+                           sha256=hashlib.sha256(self.text.encode("utf-8")).hexdigest(),
+                           skip_confirmed=outcome == "skipped")
 
     def _utterances(self) -> list[int]:
         for channel in self.announcer.channels:
             if hasattr(channel, "utterances") and getattr(channel, "pad", None) is self.pad:
-                return channel.utterances  # type: ignore[no-any-return]
+                # spoken and silently shown alike: the step ends when its words are through
+                return getattr(channel, "said", channel.utterances)  # type: ignore
         return []
 
     def _final(self, msgid: str, **options: Any) -> None:
@@ -984,10 +947,20 @@ class TermsReader:
                         self._final("fingerprint.terms.heard", tone="success", haptic="done")
                         a.teller("fingerprint.terms.teller_heard")
                         return self._result("heard", "spoken", n, done, acknowledged=True)
-                    self._final("fingerprint.terms.skipped")
-                    a.teller("fingerprint.terms.teller_skipped", part=part, parts=n)
-                    return self._result("skipped", "spoken", n, done)
-                if key == "help":            # the current part again (the last one at the end)
+                    if state == "confirm-skip":     # Enter again: go on without the rest
+                        self._final("fingerprint.terms.skipped")
+                        a.teller("fingerprint.terms.teller_skipped", part=part, parts=n)
+                        return self._result("skipped", "spoken", n, done)
+                    # Enter before the end: ask first, the terms are what is agreed to
+                    a.stop()
+                    playing = set()
+                    state, idle_since, warned = "confirm-skip", time.monotonic(), False
+                    a.say("fingerprint.terms.skip_confirm", haptic="attention")
+                    a.teller("fingerprint.terms.teller_skip_asked", part=part, parts=n)
+                    continue
+                if state == "confirm-skip":  # not skipping after all: on from this part
+                    index = min(max(index, 0), n - 1)
+                elif key == "help":          # the current part again (the last one at the end)
                     index = min(max(index, 0), n - 1)
                 elif key == "backspace":     # the part before
                     index = max(min(index, n) - 1, 0)
@@ -1019,34 +992,35 @@ class TermsReader:
                 return self._result("timeout", "spoken", n, done)
 
     # -- shown ---------------------------------------------------------------------------
-    def _cells(self) -> int:
-        if self.display_cells is not None:
-            return int(self.display_cells)
+    def _pages(self) -> tuple[list[str], bool]:
+        """The text laid out for the pad's display (protocol.tpp.display: whole words,
+        Mandarin words kept together, ``n/N`` on each page), and whether in large type."""
         info = self.pad.info()
-        cells = int(info.display_columns) * int(info.display_rows)
-        if cells <= 0:
+        columns, rows = int(info.display_columns), int(info.display_rows)
+        if columns * rows <= 0:
             raise ConfigurationError("this pad has no display and the profile has no speech: "
                                      "the terms cannot be presented on it; hand the customer a "
                                      "printed or large-print copy")
-        # large type takes about twice the room of normal type
-        return max(8, cells // 2 if self.announcer.large else cells)
+        large = bool(self.announcer.large)
+        if self.display_cells is not None:       # a smaller page than the display (tests)
+            columns = max(4, min(columns, int(self.display_cells) // max(1, rows)))
+        return paginate(self.text, columns, rows, large), large
 
     def _shown(self, listener: Any) -> TermsResult:
         from drivers.pinpad.listener import pressed_key
 
         a = self.announcer
-        cells = self._cells()
-        probe = a.text("fingerprint.terms.page", page=99, pages=99, text="")
-        pages = display_pages(self.text, max(8, cells - _width(probe)))
+        pages, large = self._pages()
         n = len(pages)
-        a.teller("fingerprint.terms.teller_text", parts=n, text=self.text)
+        a.teller("fingerprint.terms.teller_shown", parts=n, text=self.text)
 
         def show(index: int) -> None:
             if index < 0:
                 a.say("fingerprint.terms.show_intro", title=self._title(), haptic="attention")
             else:
-                a.say("fingerprint.terms.page", page=index + 1, pages=n, text=pages[index],
-                      haptic="key")
+                # the page stays until the customer turns it: shown as it is, not paged again
+                self.pad.display(pages[index], large=large)
+                a.displayed(read_page(pages[index])[0], msgid=TERMS_TEXT_ID, haptic="key")
 
         index = -1
         reached = 0
@@ -1059,8 +1033,10 @@ class TermsReader:
             if key is None:
                 left = self.wait - (now - idle_since)
                 if not warned and left <= self.wait / 2:
+                    # a reminder that does not cover the page: felt, and told to the teller
                     warned = True
-                    a.say("fingerprint.terms.shown_still_there", haptic="warning")
+                    a.cue(haptic="warning")
+                    a.teller("fingerprint.terms.teller_still_there")
                 elif left <= 0:
                     a.teller("fingerprint.terms.teller_timeout", seconds=round(self.wait),
                              part=max(index + 1, 0), parts=n)
@@ -1068,7 +1044,7 @@ class TermsReader:
                 continue
             idle_since, warned = now, False
             if key == "cancel":
-                a.say("fingerprint.terms.shown_cancelled", haptic="error")
+                a.say("fingerprint.terms.shown_cancelled", haptic="cancelled")
                 a.teller("fingerprint.terms.teller_cancelled", part=max(index + 1, 0), parts=n)
                 return self._result("cancelled", "shown", n, reached)
             if key == "enter":
@@ -1113,7 +1089,8 @@ def run_coached(guide: Any, reader: Any, mode: str, *,
                              or isinstance(call.get("attempts"), bool) or call["attempts"] < 1):
         raise ConfigurationError(f"attempts must be 1 or more, not {call.get('attempts')!r}")
     coach = Coach(guide.announcer, guide.profile, mode=mode, position=guide.reader_position,
-                  on_step=on_event, max_retries=max_retries, timeout=timeout, pad=guide.pad)
+                  on_step=on_event, max_retries=max_retries, timeout=timeout, pad=guide.pad,
+                  reader=reader)
     coach.attempts = int(call.get("attempts") or 0)
     flow = {"enroll": reader.enroll, "verify": reader.verify, "identify": reader.identify}[mode]
     with coach:

@@ -14,7 +14,9 @@ Three phases, because the pad allows free text only outside PIN entry (TPP SPEC 
 
 1. **Before** (pad IDLE): the instructions in words from ``entry.po`` ("You will now enter your
    six-digit PIN ...", what each digit will sound or feel like, which keys do what, Help for
-   more time), said twice for ``profile.repeat_instructions``.  The entry starts when the speech
+   more time), said once more for ``profile.repeat_instructions`` after ``profile.repeat_after``
+   seconds with no key (never back to back).  The headset is offered first, once per customer
+   (:meth:`Guide.offer_headset`), for profiles with ``private_audio``.  The entry starts when the speech
    has ended or the customer pressed a key (a customer acting never waits for speech); Help
    repeats the instructions, Cancel ends the guided entry before it starts (status
    "cancelled").  A customer who cannot hear (display only) reads a short version that ends
@@ -93,6 +95,11 @@ ACCEPTED_PULSE = HAPTIC_PATTERNS["accepted"]
 #: the pad's closing prompt for each way an entry ends (firmware_sim/pinpad/core.py _complete)
 _CLOSING = {Completion.TIMEOUT: PromptId.ENTRY_TIMEOUT, Completion.CANCEL: PromptId.ENTRY_CANCELLED,
             Completion.MISMATCH: PromptId.ENTRY_CANCELLED}
+#: ... and for a PIN change, which the pad ends by saying the PIN is unchanged
+_CLOSING_CHANGE = {**_CLOSING, Completion.CANCEL: PromptId.PIN_CHANGE_CANCELLED,
+                   Completion.MISMATCH: PromptId.PIN_CHANGE_CANCELLED}
+#: the vibration at the end, one per way it ended (TPP SPEC 6.7)
+_END_CUE = {"ok": "done", "cancelled": "cancelled", "timeout": "timeout"}
 #: seconds to wait, after the instructions' speech was cut by a key, for that key's own event
 _KEY_AFTER_CUT = 0.4
 #: characters per second the instructions are assumed to be spoken at (for the wait's bound)
@@ -242,20 +249,25 @@ class GuidedPinEntry:
     def __enter__(self) -> "GuidedPinEntry":
         if self._started or self._done:
             raise TactileError("this guided entry was already used; make a new one")
+        # counts, the instructions and the result are private: the headset first
+        self.guide.offer_headset()
         if self.instructions and not self._introduce():
             self._cancelled_before = True
             self._done = True
             self.status = "cancelled"
             self.announcer.teller("entry.teller.cancelled_before")
-            self._say_after("entry.result.cancelled")
+            self._say_after("entry.result.change_cancelled" if self.change
+                            else "entry.result.cancelled")
             return self
         self._apply_speech_settings()
+        digits = str(self.min_len) if self.min_len == self.max_len else \
+            self.announcer.text("entry.range", min=self.min_len, max=self.max_len)
         if self.change:
-            self.announcer.teller("entry.teller.change_started", min=self.min_len,
-                                  max=self.max_len, seconds=self.time_limit,
-                                  tries=self.max_mismatches, profile=self.guide.profile_label())
+            self.announcer.teller("entry.teller.change_started", digits=digits,
+                                  seconds=self.time_limit, tries=self.max_mismatches,
+                                  profile=self.guide.profile_label())
         else:
-            self.announcer.teller("entry.teller.started", min=self.min_len, max=self.max_len,
+            self.announcer.teller("entry.teller.started", digits=digits,
                                   seconds=self.time_limit, profile=self.guide.profile_label())
         self._guard = self.announcer.entry_active()
         self._guard.__enter__()
@@ -419,22 +431,22 @@ class GuidedPinEntry:
             return None
 
     def _say_instructions(self, parts: list[tuple[str, dict[str, Any]]]) -> list[int]:
-        """Say every part (the first replaces what is being said, the rest queue after it);
-        twice for a profile that repeats instructions.  Returns the pad's utterance ids."""
+        """Say every part (the first replaces what is being said, the rest queue after it).
+        Returns the pad's utterance ids."""
         ids = self.guide.pad_channel.utterances
         before = len(ids)
-        rounds = 2 if self.profile.repeat_instructions and not self.display_only else 1
-        first = True
-        for _ in range(rounds):
-            for msgid, values in parts:
-                self.announcer.say(msgid, queue=not first, **values)
-                first = False
+        for i, (msgid, values) in enumerate(parts):
+            self.announcer.say(msgid, queue=i > 0, **values)
         return list(ids[before:])
 
     def _introduce(self) -> bool:
         """The instructions before the entry; False when the customer pressed Cancel."""
         parts = self._instruction_ids()
         display_only = self.display_only
+        if self.profile.hand_over_hand:
+            # deafblind: the words reach the customer through the teller's hands
+            self.announcer.teller("common.teller.hand", text=" ".join(
+                self.announcer.text(m, **v) for m, v in parts))
         with self.pad.listen() as listener:
             spoken = self._say_instructions(parts)
             if not display_only and not spoken:
@@ -443,14 +455,23 @@ class GuidedPinEntry:
                 self.announcer.teller("common.teller_speech_failed")
                 return True
             text = "".join(self.announcer.text(m, **v) for m, v in parts)
-            rounds = 2 if self.profile.repeat_instructions else 1
-            bound = rounds * len(text) / _SLOWEST_CPS[self.lang] * 100 / max(50, self.profile.rate)
+            bound = len(text) / _SLOWEST_CPS[self.lang] * 100 / max(50, self.profile.rate)
+            # elderly: once more after a pause with no key, never back to back
+            repeat_at: float | None = None
+            repeated = not self.profile.repeat_instructions or display_only
             deadline = time.monotonic() + (self.time_limit if display_only or not spoken
                                            else bound + 10.0)
             while True:
                 left = deadline - time.monotonic()
+                if repeat_at is not None and time.monotonic() >= repeat_at:
+                    repeat_at, repeated = None, True
+                    spoken = self._say_instructions(parts)
+                    deadline = time.monotonic() + bound + 10.0
+                    continue
                 if left <= 0:
                     return True   # nobody pressed anything: go on (the entry has its own limit)
+                if repeat_at is not None:
+                    left = min(left, max(0.0, repeat_at - time.monotonic()))
                 event = listener.next(min(left, 0.25))
                 key = pressed_key(event)
                 if isinstance(event, SpeechEnded) and event.utterance in spoken:
@@ -463,9 +484,13 @@ class GuidedPinEntry:
                             self._stop_instructions()
                             return True
                     elif event.utterance == spoken[-1]:
-                        return True   # heard to the end
+                        if repeated:
+                            return True   # heard to the end
+                        repeat_at = time.monotonic() + self.profile.repeat_after
+                        deadline = repeat_at + 1.0
+                        continue
                 elif key is not None and key not in ("cancel", "help") and \
-                        (display_only or not spoken):
+                        (display_only or not spoken or repeat_at is not None):
                     return True   # "press Enter to start" (any function key but Cancel / Help)
                 if key == "cancel":
                     self._stop_instructions()
@@ -540,7 +565,11 @@ class GuidedPinEntry:
     def _cue(self, haptic: str) -> None:
         """A vibration pattern (haptic profiles only), during the entry too: TPP allows
         ``Haptic`` in every mode (only the pad's own key tone is reserved), and a word-less cue
-        carries no text for the pad to refuse."""
+        carries no text for the pad to refuse.  A pad that vibrates by itself (TPP SetFeedback
+        haptics: keys, warnings, errors and the end of the entry) gets none: the customer feels
+        each thing once."""
+        if self.guide.pad_channel.pad_haptics:
+            return
         self.announcer.cue(haptic=haptic)
 
     def _instruction(self) -> tuple[int, tuple[int, ...]]:
@@ -609,6 +638,8 @@ class GuidedPinEntry:
             if event.by == "customer":
                 ident, args = self._instruction()
                 self._pad_said(ident, *args)    # queued by the pad after TIME_EXTENDED
+                if self._count:                 # ... and how many digits are in already
+                    self._pad_said(PromptId.DIGITS_ENTERED, self._count)
                 a.teller("entry.teller.customer_extended", seconds=event.seconds_left)
             else:
                 a.teller("entry.teller.extended", seconds=event.seconds_left)
@@ -620,7 +651,7 @@ class GuidedPinEntry:
             a.teller("entry.teller.mismatch", count=left)
             if left > 0:
                 self._stage = 1
-                self._pad_said(PromptId.PIN_MISMATCH)
+                self._pad_said(PromptId.PIN_MISMATCH_LEFT, left)
         elif isinstance(event, SpeechEnded):
             if event.failed:
                 self._failures_seen += 1
@@ -658,18 +689,20 @@ class GuidedPinEntry:
         self._done = True
         completion = event.completion
         self.status = _STATUS.get(completion, "error")
+        closing = _CLOSING_CHANGE if self.change else _CLOSING
         if completion.pin_kept:
             self._pad_said(PromptId.PIN_CHANGED if self.change else PromptId.ENTRY_COMPLETE)
-        elif completion in _CLOSING:
-            self._pad_said(_CLOSING[completion])
-        self._cue("done" if self.status in ("ok", "cancelled") else "error")
+        elif completion in closing:
+            self._pad_said(closing[completion])
+        self._cue(_END_CUE.get(self.status, "error"))
         self._leave_entry()
         self._restore_speech_settings()
         self.announcer.teller("entry.teller.change_result" if self.change else
                               "entry.teller.result", event.digits,
                               status=self.announcer.text(f"entry.status.{self.status}"))
         msgid = {"ok": "entry.result.changed" if self.change else "entry.result.ok",
-                 "cancelled": "entry.result.cancelled", "timeout": "entry.result.timeout",
+                 "cancelled": "entry.result.change_cancelled" if self.change
+                 else "entry.result.cancelled", "timeout": "entry.result.timeout",
                  "mismatch": "entry.result.mismatch", "error": "entry.result.error"}[self.status]
         values = {"times": self._times(self.mismatches)} if self.status == "mismatch" else {}
         self._say_after(msgid, **values)

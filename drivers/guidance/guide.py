@@ -18,13 +18,22 @@ fixed prompts, and coaches the fingerprint capture, in the customer's language a
 Everything said or shown goes through :class:`~drivers.guidance.channels.Announcer` to the
 pad, the teller's feed (``teller=`` callable, one line each), a transcript
 (``guide.transcript``) and, with ``espeak=True``, host-side speech.
+
+A guide is one customer's session: on a pad with the CUSTOMER_SETTINGS capability the pad's
+own prompts follow the customer's language and senses from the start (TPP SetLanguage and
+SetFeedback: a deaf customer's pad shows its prompts silently and vibrates), and
+:meth:`Guide.end_customer` (or leaving ``with Guide(...) as guide:``) returns volume, rate,
+language and profile to the counter's defaults for the next customer.  The headset is offered
+once per customer, before anything private is spoken (:meth:`Guide.offer_headset`).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Callable, Sequence
 
-from protocol.errors import ConfigurationError
+from protocol.errors import ConfigurationError, TactileError
+from protocol.tpp.codes import Capability
 
 from drivers.guidance.catalog import normalise_lang
 from drivers.guidance.channels import (
@@ -39,6 +48,8 @@ from drivers.guidance.profiles import Profile, profile as _profile
 
 __all__ = ["Guide", "READER_POSITIONS"]
 
+_log = logging.getLogger("drivers.guidance")
+
 #: where the fingerprint reader can sit relative to the keypad (configuration)
 READER_POSITIONS = ("right", "left", "above", "below", "front", "behind")
 
@@ -52,13 +63,15 @@ class Guide:
     ``reader_position``: where the fingerprint reader is relative to the keypad (one of
     :data:`READER_POSITIONS`, from the counter's configuration); ``espeak``: also speak on the
     host through espeak-ng (ConfigurationError if it is not installed); ``channels``: more
-    channels of your own.
+    channels of your own; ``counter``: the counter's defaults
+    (:class:`drivers.counter.CounterConfig`, default: :meth:`CounterConfig.load`) that
+    :meth:`end_customer` returns to.
     """
 
     def __init__(self, pad: Any, *, lang: str = "en", profile: "str | Profile" = "standard",
                  teller: Callable[[str], object] | None = None,
                  reader_position: str | None = "right", espeak: bool = False,
-                 channels: Sequence[Channel] = ()) -> None:
+                 channels: Sequence[Channel] = (), counter: Any = None) -> None:
         if reader_position is not None and reader_position not in READER_POSITIONS:
             raise ConfigurationError(f"reader_position is one of {', '.join(READER_POSITIONS)}, "
                                      f"not {reader_position!r}")
@@ -72,7 +85,72 @@ class Guide:
         extra = [self.espeak] if self.espeak is not None else []
         self.announcer = Announcer([self.pad_channel, self.feed, self.transcript, *extra,
                                     *channels], normalise_lang(lang), pad=pad)
+        if counter is None:
+            from drivers.counter import CounterConfig
+
+            counter = CounterConfig.load()
+        self.counter = counter
+        #: the pad takes SetLanguage / SetFeedback (TPP capability CUSTOMER_SETTINGS)
+        self.pad_settings = bool(Capability(int(pad.info().capabilities))
+                                 & Capability.CUSTOMER_SETTINGS)
+        self._headset_offered = False
         self._apply_profile()
+        if self._profile.hand_over_hand:
+            self.announcer.teller("common.teller.deafblind")
+
+    # -- one customer's session -------------------------------------------------------------------
+    def __enter__(self) -> "Guide":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            self.end_customer()
+        except TactileError as exc_:
+            if exc[0] is None:
+                raise
+            _log.warning("could not reset the pad for the next customer: %s", exc_)
+
+    def end_customer(self) -> None:
+        """The customer has gone: the pad's volume, speech rate, language and feedback, and
+        this guide's language and profile, return to the counter's defaults
+        (``self.counter``), and the next customer is offered the headset again."""
+        c = self.counter
+        self._headset_offered = False
+        self.announcer.set_lang(c.lang)
+        self._profile = _profile(c.profile)
+        self._apply_profile(pad=False)
+        if self.announcer.in_entry:
+            return
+        self.pad.set_volume(c.volume, c.rate if c.rate != 100 else 0)
+        if self.pad_settings:
+            self.pad.set_language(c.lang)
+            self._apply_pad_feedback()
+        self.announcer.teller("common.teller.customer_reset")
+
+    def offer_headset(self) -> str | None:
+        """Offer the headset before anything private is spoken, once per customer (profiles
+        with ``private_audio``: blind, low-vision, elderly): up to ``profile.headset_wait``
+        seconds for it, Enter goes on without.  Returns "inserted", "already", "declined",
+        "not-found", or None when not offered (already offered to this customer, or a
+        profile that does not need it)."""
+        from drivers.guidance.tour import offer_headset
+
+        if not self._profile.speech or not self._claim_headset_offer():
+            return None
+        with self.pad.listen() as listener:
+            result, _failed, _cancel = offer_headset(self, listener)
+        return result
+
+    def _claim_headset_offer(self) -> bool:
+        """True (once per customer) when this profile's headset offer is still to be made."""
+        if self._headset_offered or not self._profile.private_audio:
+            return False
+        self._headset_offered = True
+        return True
+
+    @property
+    def headset_offered(self) -> bool:
+        return self._headset_offered
 
     def __repr__(self) -> str:
         return f"<Guide {self.lang} {self._profile.name} on {self.pad!r}>"
@@ -85,6 +163,7 @@ class Guide:
     @lang.setter
     def lang(self, value: str) -> None:
         self.announcer.set_lang(value)
+        self._apply_pad_feedback()
 
     @property
     def profile(self) -> Profile:
@@ -103,7 +182,7 @@ class Guide:
             return self.announcer.text(msgid)
         return self._profile.name
 
-    def _apply_profile(self) -> None:
+    def _apply_profile(self, *, pad: bool = True) -> None:
         p = self._profile
         a = self.announcer
         a.speak_enabled, a.show_enabled = p.speech, p.display
@@ -112,11 +191,34 @@ class Guide:
         self.pad_channel.volume = p.volume
         if self.espeak is not None:
             self.espeak.rate, self.espeak.volume = p.rate, p.volume
+        if pad:
+            self._apply_pad_feedback()
+
+    def _apply_pad_feedback(self) -> None:
+        """The pad's own prompts in the customer's language and senses (TPP SetLanguage and
+        SetFeedback): a customer without speech gets their silent form and no tone, haptic
+        profiles the named vibration patterns, large type where the profile has it."""
+        p = self._profile
+        channel = self.pad_channel
+        channel.silent = channel.pad_haptics = False
+        if not self.pad_settings or self.announcer.in_entry:
+            return
+        try:
+            self.pad.set_language(self.lang)
+            self.pad.set_feedback(speech=p.speech, tones=p.speech, haptics=p.haptics,
+                                  captions=p.display, large=p.large_text)
+        except TactileError as exc:
+            _log.warning("the pad did not take the customer's settings: %s", exc)
+            return
+        channel.silent = not p.speech
+        channel.pad_haptics = p.haptics
 
     # -- controls the customer or the teller can reach at every step ---------------------------
-    def say(self, msgid: str, count: int | None = None, **values: Any) -> Any:
-        """Say a catalogue message to the customer (outside PIN entry)."""
-        return self.announcer.say(msgid, count, **values)
+    def say(self, msgid: str, count: int | None = None, *, replace: bool = False,
+            **values: Any) -> Any:
+        """Say a catalogue message to the customer (outside PIN entry), after whatever is
+        being said; ``replace=True`` cuts that off instead."""
+        return self.announcer.say(msgid, count, queue=not replace, **values)
 
     def repeat(self) -> Any:
         """Say the last message again."""
@@ -128,15 +230,20 @@ class Guide:
 
     def set_volume(self, volume: int) -> None:
         """Volume 1..1000 (the pad's scale); the customer hears the new level."""
+        from drivers.guidance.catalog import number_words
+
         self.announcer.set_volume(volume)
         if not self.announcer.in_entry:
-            self.announcer.say("common.volume_changed", level=max(1, round(volume / 100)))
+            self.announcer.say("common.volume_changed",
+                               level=number_words(max(1, round(volume / 100)), self.lang))
 
     def set_rate(self, rate: int) -> None:
         """Speech rate 50..200 %; the customer hears it at the new rate."""
+        from drivers.guidance.catalog import number_words
+
         self.announcer.set_rate(rate)
         if not self.announcer.in_entry:
-            self.announcer.say("common.rate_changed", percent=int(rate))
+            self.announcer.say("common.rate_changed", percent=number_words(int(rate), self.lang))
 
     # -- keypad: phrases, tour, explore (drivers/guidance/tour.py) ------------------------------
     def keypad_phrases(self) -> Any:

@@ -11,9 +11,11 @@ through the function keys the pad reports in IDLE (SPEC 6.3, ``pad.listen()``):
 * Cancel skips the rest of the tour (explore mode still follows when asked for: the customer
   leaves it with Cancel again).
 
-With ``profile.wait_for_headset`` the tour first offers to wait for a headset (private audio):
-up to ``profile.headset_wait`` seconds for ``HeadsetInserted``; Enter goes on without one.
-With ``profile.repeat_instructions`` (elderly) the instructions are said twice.  A profile
+With ``profile.private_audio`` the tour first offers to wait for a headset (private audio),
+once per customer (:meth:`Guide.offer_headset`): up to ``profile.headset_wait`` seconds for
+``HeadsetInserted``; Enter goes on without one.  With ``profile.repeat_instructions`` (elderly)
+an instruction is said once more after ``profile.repeat_after`` seconds with no key, never
+twice back to back.  A profile
 without speech (deaf) gets each step on the display for a reading time that follows its length
 (Enter shows the next one sooner, Help shows it again, Cancel skips).
 
@@ -54,7 +56,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from drivers.guidance.guide import Guide
 
 __all__ = ["TourStep", "TourResult", "ExploreResult", "tour_steps", "run_tour", "run_explore",
-           "speak_guide_to", "refuse_during_entry"]
+           "speak_guide_to", "refuse_during_entry", "offer_headset"]
 
 _log = logging.getLogger("drivers.guidance")
 
@@ -143,13 +145,6 @@ def tour_steps(guide: "Guide", *, explore: bool = True) -> list[TourStep]:
     steps += [TourStep(phrase) for phrase in b.describe(purpose=True)]
     if explore:
         steps.append(TourStep(_plain(a, "keypad.tour.explore"), instruction=True))
-    if p.repeat_instructions:
-        doubled = []
-        for step in steps:
-            doubled.append(step)
-            if step.instruction:
-                doubled.append(step)
-        steps = doubled
     return steps
 
 
@@ -184,14 +179,25 @@ def run_tour(guide: "Guide", *, explore: bool = True, explore_limit: float | Non
     headset: str | None = None
     a.teller("keypad.teller.tour_start", len(steps))
     with pad.listen() as listener:
-        if guide.profile.wait_for_headset and guide.profile.speech:
-            headset, failed_offer, cancel = _offer_headset(guide, listener)
+        if guide.profile.speech and guide._claim_headset_offer():
+            headset, failed_offer, cancel = offer_headset(guide, listener)
             failed += failed_offer
             skipped = cancel
         index = 0
+        again = False
         while index < len(steps) and not skipped:
-            outcome, n_failed = _present(guide, listener, steps[index].phrase)
+            step = steps[index]
+            outcome, n_failed = _present(guide, listener, step.phrase)
             failed += n_failed
+            if outcome == "completed" and step.instruction and not again and \
+                    guide.profile.repeat_instructions:
+                # elderly: said once more only after a pause with no key, never back to back
+                outcome = _pause_for_key(guide, listener)
+                if outcome == "none":
+                    again = True
+                    repeated += 1
+                    continue
+            again = False
             if outcome == "help":
                 repeated += 1
                 continue
@@ -280,6 +286,22 @@ def _present(guide: "Guide", listener: Any, phrase: Phrase) -> tuple[str, int]:
             return "completed", failed
 
 
+def _pause_for_key(guide: "Guide", listener: Any) -> str:
+    """Wait ``profile.repeat_after`` seconds for a key after an instruction: the key's outcome,
+    or "none" (nothing pressed: the instruction is said once more)."""
+    deadline = time.monotonic() + guide.profile.repeat_after
+    while (left := deadline - time.monotonic()) > 0:
+        event = listener.next(left)
+        if event is None:
+            break
+        key = pressed_key(event)
+        if key is not None:
+            return _key_outcome(key) if key in ("help", "cancel") else "completed"
+        if isinstance(event, HeadsetInserted):
+            _headset_in(guide)
+    return "none"
+
+
 def _headset_in(guide: "Guide") -> None:
     """A headset went in: the pad said HEADSET_IN itself, in ITS current language (SPEC 6.7:
     zh-CN until an ExploreStart set another).  Record it as heard; if that is not the
@@ -305,7 +327,7 @@ def _key_outcome(key: str) -> str:
     return "key"
 
 
-def _offer_headset(guide: "Guide", listener: Any) -> tuple[str, int, bool]:
+def offer_headset(guide: "Guide", listener: Any) -> tuple[str, int, bool]:
     """Offer to wait for a headset.  Returns (result, speech failures, cancelled)."""
     pad = guide.pad
     a = guide.announcer
@@ -313,7 +335,14 @@ def _offer_headset(guide: "Guide", listener: Any) -> tuple[str, int, bool]:
         return "already", 0, False
     seconds = max(1, int(round(guide.profile.headset_wait)))
     a.teller("keypad.teller.headset_wait", seconds=seconds)
+    a.teller("common.teller.headset_offer")
+    before = len(guide.pad_channel.utterances)
     a.say("common.headset_offer", seconds, seconds=number_words(seconds, guide.lang))
+    if len(guide.pad_channel.utterances) == before:
+        # the pad could not say it (its speech unit failed): nobody heard the offer, so
+        # nobody is waited for; the teller has the line and is told of the failure
+        a.teller("common.teller_speech_failed")
+        return "not-found", 1, False
     deadline = time.monotonic() + guide.profile.headset_wait
     failed = 0
     while True:
@@ -373,7 +402,7 @@ def run_explore(guide: "Guide", *, limit: float | None = None, warn_before: floa
                 warn_at = now
             if now >= end_at:
                 ended = "timeout"
-                a.say("keypad.explore.ended_idle", haptic="done")
+                a.say("keypad.explore.ended_idle", haptic="timeout")
                 break
             if not warned and warn_before > 0 and now >= warn_at:
                 warned = ever_warned = True

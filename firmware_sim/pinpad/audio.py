@@ -222,23 +222,28 @@ class Audio:
             fields["prompt"] = utt.prompt_id
         self.emit("say", **fields)
 
-    def stop(self, how: str) -> Utterance | None:
-        """End the current utterance and drop the queue (``how``: key, host, replaced, mode).
+    def stop(self, how: str, *, keep_queue: bool = False) -> Utterance | None:
+        """End the current utterance (``how``: key, host, replaced, mode) and drop the queue;
+        with ``keep_queue`` (a key in IDLE: the customer skips one phrase, not the rest) the
+        next queued utterance starts at once instead.
 
         A key press does not cut an utterance the host marked non-interruptible."""
         utt = self.current
-        if utt is None:
+        if utt is not None and how == "key" and not utt.interruptible:
             return None
-        if how == "key" and not utt.interruptible:
-            return None
-        dropped, self.pending = self.pending, []
-        self.current = None
-        utt.interrupted = True
-        if not utt.silent:
-            self.emit("say-stopped", id=utt.ident, reason=how)
-        self.on_speech_end(utt, how)
+        dropped: list[Utterance] = []
+        if not keep_queue:
+            dropped, self.pending = self.pending, []
+        if utt is not None:
+            self.current = None
+            utt.interrupted = True
+            if not utt.silent:
+                self.emit("say-stopped", id=utt.ident, reason=how)
+            self.on_speech_end(utt, how)
         for queued in dropped:
             self.on_speech_end(queued, how)
+        if keep_queue and utt is not None and self.pending:
+            self._start(self.pending.pop(0), self.now())
         return utt
 
     @property

@@ -358,11 +358,20 @@ class PadCore:
                                                prompt_id=int(prompt.ident))
             self._emit("say-failed", prompt=int(prompt.ident), id=utt.ident)
 
-    def _mask_display(self) -> None:
+    def _mask_display(self, *, after_prompt: bool = False) -> None:
+        """The mask, one ``*`` per digit; ``after_prompt``: once the prompt just started has
+        been shown page by page (the mask must not cut it off)."""
         entry = self._entry
         assert entry is not None
         label = "密码：" if entry.lang == "zh-CN" else "PIN: "
-        self._display(label + "*" * entry.buffer.count)
+        text = label + "*" * entry.buffer.count
+        if after_prompt and self._pages:
+            size = self.display_size
+            page = paginate(text, size.columns, size.rows, self.large_type)[0]
+            self._pages.append((self._pages[-1][0] + _READ_SECONDS_PER_PAGE, page,
+                                self.large_type))
+            return
+        self._display(text)
 
     def _speech_started(self, utt: Utterance) -> None:
         if utt.caption:
@@ -505,7 +514,7 @@ class PadCore:
         self._set_mode(Mode.PIN_CHANGE if change else Mode.PIN)
         prompt = PROMPTS[req.prompt_id]
         self._prompt(prompt.name, *req.prompt_args, lang=lang)
-        self._mask_display()
+        self._mask_display(after_prompt=True)
         self._notify("entry-ready", phase=1, seconds_left=self.seconds_left())
 
     def _check_rate_limit(self, lang: str) -> None:
@@ -798,8 +807,9 @@ class PadCore:
 
     def _key_action(self, name: str) -> None:
         """What one registered press of ``name`` does in the current mode."""
-        # any key press interrupts current speech (the customer is acting)
-        self.audio.stop("key")
+        # any key press interrupts current speech (the customer is acting); in IDLE it skips
+        # that phrase only and what the host queued after it plays on (SPEC 6.7)
+        self.audio.stop("key", keep_queue=self.mode is Mode.IDLE)
         if self.mode is Mode.EXPLORE:
             self.audio.key_feedback(True)
             text = describe_key(self._keys[name], self.lang)
@@ -901,7 +911,7 @@ class PadCore:
             entry.phase = 2
             self._arm_timer()
             self._prompt("confirm-new-pin")
-            self._mask_display()
+            self._mask_display(after_prompt=True)
             self._notify("entry-ready", phase=2, seconds_left=self.seconds_left())
             return
         if entry.first.same_as(entry.buffer):
@@ -920,7 +930,7 @@ class PadCore:
         entry.phase = 1
         self._arm_timer()
         self._prompt("pin-mismatch-left", left)
-        self._mask_display()
+        self._mask_display(after_prompt=True)
         self._notify("entry-ready", phase=1, seconds_left=self.seconds_left())
 
     def set_headset(self, inserted: bool) -> None:

@@ -601,6 +601,11 @@ class TppConnection:
         return self._mode_known
 
     @property
+    def awaiting_ack(self) -> bool:
+        """A data frame sent and not yet acknowledged by the peer's link layer."""
+        return self._outstanding is not None
+
+    @property
     def idle(self) -> bool:
         """Nothing unacknowledged, queued or awaiting a response."""
         return self._outstanding is None and not self._queue and not self._pending

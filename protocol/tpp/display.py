@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 from protocol.tpp.codes import LARGE_TYPE_CELLS
 
-__all__ = ["text_cells", "line_cells", "fits", "paginate", "DisplaySize", "NO_LINE_START",
-           "NO_LINE_END"]
+__all__ = ["text_cells", "line_cells", "fits", "paginate", "read_page", "read_pages", "join_words", "DisplaySize",
+           "NO_LINE_START", "NO_LINE_END"]
 
 #: characters that may not begin a line (they stay with the word before them)
 NO_LINE_START = frozenset("，。、；：！？）》」』】〉…—,.;:!?)]}%")
@@ -114,12 +114,16 @@ def _split_spaces(text: str) -> list[str]:
 
 
 def _hard_cut(word: str, width: int) -> list[str]:
-    """A word wider than a line: cut it into line-wide pieces (the one unavoidable break)."""
+    """A word wider than a line: cut it into line-wide pieces (the one unavoidable break).  A
+    Latin word's pieces but the last end with a hyphen, so a reader (and :func:`read_page`)
+    joins them again; Chinese needs none."""
+    hyphen = width > 2 and not any(_char_cells(ch) == 2 for ch in word)
+    room = width - 1 if hyphen else width
     pieces, current, cells = [], "", 0
     for ch in word:
         w = _char_cells(ch)
-        if current and cells + w > width:
-            pieces.append(current)
+        if current and cells + w > room:
+            pieces.append(current + "-" if hyphen else current)
             current, cells = "", 0
         current += ch
         cells += w
@@ -175,3 +179,45 @@ def paginate(text: str, columns: int, rows: int, large: bool = False) -> list[st
             label = label[:width]
         pages.append("\n".join([*chunk, label]) if rows > 1 else "\n".join(chunk))
     return pages
+
+
+_LABEL = __import__("re").compile(r"(\d+)/(\d+)")
+
+
+def read_page(page: str) -> tuple[str, int, int]:
+    """What a reader takes from one page :func:`paginate` made: ``(words, n, N)``, the lines
+    joined as they are read (a space between words of Latin text, none between Chinese
+    characters) without the ``n/N`` line; a single page is ``(words, 1, 1)``."""
+    lines = page.split("\n")
+    n = total = 1
+    if len(lines) > 1:
+        label = _LABEL.fullmatch(lines[-1])
+        if label is not None:
+            n, total = int(label.group(1)), int(label.group(2))
+            lines = lines[:-1]
+    words = ""
+    for line in lines:
+        words = join_words(words, line)
+    return words, n, total
+
+
+def join_words(before: str, after: str) -> str:
+    """Two pieces of text joined as they are read: a space between Latin words, none where
+    either side is a wide (Chinese) character, and a word :func:`paginate` had to cut with a
+    hyphen whole again."""
+    if not before or not after:
+        return before + after
+    if before.endswith("-") and before[-2:-1].isalpha() and after[:1].isalpha():
+        return before[:-1] + after             # a word cut at the end of a line (paginate)
+    wide = _char_cells(before[-1]) == 2 or _char_cells(after[0]) == 2
+    return before + ("" if wide else " ") + after
+
+
+def read_pages(pages: "list[str] | tuple[str, ...]") -> list[str]:
+    """A display's successive texts as a reader takes them: each page's words, from page 2 on
+    joined to the pages before it (so the last of a text's pages reads as the whole text)."""
+    out: list[str] = []
+    for text in pages:
+        words, page, _ = read_page(text)
+        out.append(words if page == 1 or not out else join_words(out[-1], words))
+    return out

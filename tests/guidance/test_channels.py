@@ -18,9 +18,10 @@ from drivers.guidance import (
     TellerFeed,
     TranscriptRecorder,
 )
-from drivers.guidance.channels import _chunks
+from drivers.guidance.channels import HAPTIC_PATTERNS, _chunks
 from firmware_sim import simulate
 from protocol.errors import ConfigurationError, LocalProtocolError
+from protocol.tpp.display import paginate
 
 
 @pytest.fixture
@@ -47,7 +48,9 @@ def test_say_reaches_pad_speech_display_feed_and_transcript(pad_and_sim):
     guide.say("common.welcome")
     text = guide.announcer.text("common.welcome")
     assert text in _said(seen)
-    assert any(e["text"] == text for e in _shown(seen))
+    # the pad shows it laid out for its 20 x 4 display, page by page in step with the speech
+    first = paginate(text, 20, 4, False)[0]
+    assert any(e["text"] == first for e in _shown(seen))
     assert lines == [f"[guide] {text}"]
     assert guide.transcript.texts() == [text]
 
@@ -58,7 +61,8 @@ def test_deaf_profile_shows_large_text_and_never_speaks(pad_and_sim):
     item = guide.say("common.controls")
     assert not item.speak and item.large
     assert _said(seen) == []
-    assert [e["large"] for e in _shown(seen) if e["text"] == item.text] == [True]
+    first = paginate(item.text, 20, 4, True)[0]
+    assert [e["large"] for e in _shown(seen) if e["text"] == first] == [True]
 
 
 def test_haptics_follow_the_profile(pad_and_sim):
@@ -69,7 +73,7 @@ def test_haptics_follow_the_profile(pad_and_sim):
     guide.profile = "deaf"
     guide.announcer.cue(haptic="done", tone="success")
     haptics = [e["pattern"] for e in seen if e.get("event") == "haptic"]
-    assert haptics == [[60, 60, 60]]
+    assert haptics == [list(HAPTIC_PATTERNS["done"])]
 
 
 def test_free_text_is_refused_during_pin_entry_but_prompts_work(pad_and_sim):

@@ -10,8 +10,10 @@ import pytest
 
 from coaching_rig import counter
 from drivers.guidance import messages
-from drivers.guidance.coaching import TERMS_TEXT_ID, display_pages, speech_parts
+from drivers.guidance.coaching import TERMS_TEXT_ID, speech_parts
+from protocol.tpp.display import fits, paginate, read_page, read_pages
 from hypothesis import given, settings, strategies as st
+from protocol.tpp.codes import HAPTIC_PATTERNS as _PATTERNS
 
 EN_TERMS = (
     "The bank will replace your debit card within seven working days. The new card has a new "
@@ -70,16 +72,27 @@ def test_parts_keep_every_character_and_fit(text):
     assert squash("".join(parts)) == squash(text)
 
 
-@pytest.mark.parametrize("cells", [8, 20, 40, 80])
-def test_display_pages_fit_the_display_counting_wide_characters_twice(cells):
-    from drivers.guidance.coaching import _width
-
+@pytest.mark.parametrize("columns, rows", [(10, 2), (20, 4), (40, 8)])
+@pytest.mark.parametrize("large", [False, True])
+def test_display_pages_fit_and_keep_whole_words(columns, rows, large):
     for text in (EN_TERMS, ZH_TERMS, "Supercalifragilisticexpialidocious " * 3):
-        pages = display_pages(text, cells)
-        assert all(_width(p) <= cells for p in pages)
+        pages = paginate(text, columns, rows, large)
+        assert all(fits(p, columns, rows, large) for p in pages)
         squash = lambda s: re.sub(r"\s+", "", s)  # noqa: E731
-        assert squash("".join(pages)) == squash(text)
-    assert len(display_pages(ZH_TERMS, 40)) >= len(ZH_TERMS) // 20
+        assert squash("".join(read_page(p)[0] for p in pages)) == squash(text)
+        if len(pages) > 1:
+            assert [read_page(p)[1:] for p in pages] == [(i, len(pages))
+                                                         for i in range(1, len(pages) + 1)]
+
+
+def test_mandarin_pages_split_no_word_and_start_no_line_with_punctuation():
+    text = "换卡不收取手续费，新卡可以在自动柜员机上使用。"
+    for large in (False, True):
+        lines = [line for p in paginate(text, 20, 4, large) for line in p.split("\n")
+                 if not re.fullmatch(r"\d+/\d+", line)]
+        for word in ("手续费", "自动柜员机"):
+            assert any(word in line for line in lines), (word, lines)
+        assert not any(line[0] in "，。" for line in lines)
 
 
 # -- spoken ----------------------------------------------------------------------------------
@@ -138,15 +151,31 @@ def test_cancel_stops_the_reading():
             f"{len(parts)}." in c.guide.feed.lines
 
 
-def test_enter_before_the_end_skips_the_rest():
+def test_enter_before_the_end_asks_and_a_second_enter_skips_the_rest():
     with counter("zh-CN", "elderly", reader=False) as c:
         parts = speech_parts(ZH_TERMS)
+        ask = messages("zh-CN").text("fingerprint.terms.skip_confirm")
         c.on_pad(_say(parts[0][:10]), "press enter")
+        c.on_pad(_say(ask[:10]), "press enter")                     # yes, skip the rest
+        c.guide._headset_offered = True                              # tested elsewhere
         result = c.guide.read_terms(ZH_TERMS)
-        assert (result.outcome, result.completed, result.acknowledged) == \
-            ("skipped", False, False)
-        assert _said_parts(c)[-1] == messages("zh-CN").text("fingerprint.terms.skipped")
+        assert (result.outcome, result.completed, result.acknowledged, result.skip_confirmed) \
+            == ("skipped", False, False, True)
+        said = _said_parts(c)
+        assert ask in said and said[-1] == messages("zh-CN").text("fingerprint.terms.skipped")
         assert {e["rate"] for e in c.events("say")} == {0.8}        # the elderly pace
+
+
+def test_enter_before_the_end_then_help_goes_on_reading():
+    with counter("en", "standard", reader=False) as c:
+        parts = speech_parts(EN_LONG)
+        ask = messages("en").text("fingerprint.terms.skip_confirm")
+        c.on_pad(_say(parts[0][:30]), "press enter")
+        c.on_pad(_say(ask[:20]), "press help")                      # no: keep listening
+        c.on_pad(_say(END["en"]), "press enter")
+        result = c.guide.read_terms(EN_LONG)
+        assert (result.outcome, result.acknowledged, result.skip_confirmed) == \
+            ("heard", True, False)
 
 
 def test_a_digit_key_pauses_and_no_key_then_ends_with_a_warning_first():
@@ -187,36 +216,52 @@ def test_heard_to_the_end_without_enter_is_heard_but_not_acknowledged():
 def test_deaf_customer_pages_through_large_text():
     with counter("en", "deaf", reader=False) as c:
         info = c.pad.info()
-        cells = info.display_columns * info.display_rows // 2       # large type
-        pages = display_pages(EN_TERMS, cells - len("99/99 "))
+        pages = paginate(EN_TERMS, info.display_columns, info.display_rows, True)
         n = len(pages)
-        shown_page = lambda i: f"{i}/{n} "                           # noqa: E731
         # the customer reads each page and presses Enter; goes back once from page 3
         c.on_pad(lambda e: e.get("event") == "display", "press enter", times=10 * n)
-        c.on_pad(lambda e: e.get("event") == "display" and e["text"].startswith(shown_page(3)),
+        c.on_pad(lambda e: e.get("event") == "display" and e["text"] == pages[2],
                  "press backspace")
         result = c.guide.read_terms(EN_TERMS)
         assert (result.outcome, result.mode, result.parts, result.reached) == \
             ("read", "shown", n, n)
         assert result.completed and result.acknowledged and result.repeats >= 1
-        assert c.events("say") == []
+        assert c.events("say") == [] and c.events("tone") == []     # nothing to hear
         displays = c.events("display")
         assert all(e["large"] for e in displays)
+        assert all(fits(e["text"], info.display_columns, info.display_rows, True)
+                   for e in displays)
         texts = [e["text"] for e in displays]
-        assert texts[0].startswith("Please read the terms. Enter: next page.")
-        for i, page in enumerate(pages, 1):
-            assert f"{i}/{n} {page}" in texts
-        assert texts[-1] == "Thank you. You have read the terms."
+        assert read_pages(texts)[0].startswith("Please read the terms.")
+        for page in pages:                                           # each page exactly
+            assert page in texts
+        assert read_pages(texts)[-1] == "Thank you. You have read the terms."
         assert any(EN_TERMS in line for line in c.guide.feed.lines if line.startswith("[teller]"))
         assert c.felt()                                              # a pulse per page
 
 
+def test_a_reminder_on_a_page_is_felt_and_does_not_cover_it():
+    with counter("en", "deaf", reader=False) as c:
+        info = c.pad.info()
+        pages = paginate(EN_TERMS, info.display_columns, info.display_rows, True)
+        c.on_pad(lambda e: e.get("event") == "display" and
+                 read_page(e["text"])[0].startswith("Please read"), "press enter")
+        result = c.guide.read_terms(EN_TERMS, wait=1.0)             # then nobody turns a page
+        assert result.outcome == "timeout"
+        texts = [e["text"] for e in c.events("display")]
+        assert texts[-1] == pages[0]                                 # still on the display
+        assert "warning" in [name for name, p in _PATTERNS.items()
+                             if list(p) in c.felt()]
+        assert any(line.startswith("[teller] The customer has not turned the page")
+                   for line in c.guide.feed.lines)
+
+
 def test_deaf_customer_cancels_on_a_page():
     with counter("zh-CN", "deaf", reader=False) as c:
-        c.on_pad(lambda e: e.get("event") == "display" and e["text"].startswith("1/"),
-                 "press cancel")
-        c.on_pad(lambda e: e.get("event") == "display" and "确认键：下一页" in e["text"],
-                 "press enter")
+        c.on_pad(lambda e: e.get("event") == "display" and read_page(e["text"])[1:] == (1, len(
+            paginate(ZH_TERMS, 20, 4, True))) and "银行" in e["text"], "press cancel")
+        c.on_pad(lambda e: e.get("event") == "display" and
+                 read_page(e["text"])[0].startswith("请阅读"), "press enter")
         result = c.guide.read_terms(ZH_TERMS)
         assert (result.outcome, result.mode) == ("cancelled", "shown")
         assert c.shown()[-1] == "您已经停止阅读条款。"

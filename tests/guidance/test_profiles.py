@@ -10,7 +10,8 @@ from protocol.errors import ConfigurationError
 
 
 def test_presets_exist():
-    assert set(PROFILE_NAMES) == {"standard", "blind", "low-vision", "deaf", "elderly"}
+    assert set(PROFILE_NAMES) == {"standard", "blind", "low-vision", "deaf", "deafblind",
+                                  "elderly"}
 
 
 def test_blind_full_spatial_private_audio_long_limit():
@@ -48,14 +49,19 @@ def test_lookup_aliases_and_errors():
 
 def test_suggest_from_age_and_needs():
     assert suggest_profile().name == "standard"
-    assert suggest_profile(age=ELDERLY_AGE).name == "standard"
-    assert suggest_profile(age=ELDERLY_AGE + 1).name == "elderly"
+    assert ELDERLY_AGE == 60                       # 老年人 in Chinese law: from 60
+    assert suggest_profile(age=59).name == "standard"
+    assert suggest_profile(age=60).name == "elderly"
+    assert suggest_profile(age=56, elderly_age=55).name == "elderly"   # a bank's own policy
     assert suggest_profile(age=30, blind=True).name == "blind"
     old_blind = suggest_profile(age=93, blind=True)
     assert old_blind.name == "blind" and old_blind.repeat_instructions
     assert old_blind.time_limit >= profile("elderly").time_limit
     assert old_blind.rate <= profile("elderly").rate
     assert suggest_profile(deaf=True, low_vision=True).name == "deaf"
+    both = suggest_profile(deaf=True, blind=True)
+    assert both.name == "deafblind" and not both.speech and not both.display and both.haptics
+    assert both.hand_over_hand and both.time_limit >= 120
 
 
 def test_adjust_makes_a_checked_copy():
@@ -65,7 +71,7 @@ def test_adjust_makes_a_checked_copy():
         profile("blind").adjust(speed=3)
     with pytest.raises(ConfigurationError, match="time_limit"):
         profile("blind").adjust(time_limit=5)
-    with pytest.raises(ConfigurationError, match="speech or display"):
+    with pytest.raises(ConfigurationError, match="speech, display or haptics"):
         Profile("nothing", speech=False, display=False)
     with pytest.raises(ConfigurationError, match="digit_feedback"):
         Profile("x", digit_feedback="spoken-digits")

@@ -217,6 +217,9 @@ def _tpp_ops() -> dict[str, tuple[Callable | None, Callable, Callable | None]]:
                          lambda c, v: _check(not c.pad.status().beep_inactive, "beep setting")),
         "SetVolume": (None, lambda c: c.pad.set_volume(700, 110),
                       lambda c, v: _check(c.pad.status().volume == 700, "volume")),
+        "SetLanguage": (None, lambda c: c.pad.set_language("en"),
+                        lambda c, v: _check(c.pad.status().lang == "en", "language")),
+        "SetFeedback": (None, lambda c: c.pad.set_feedback(speech=False, haptics=True), None),
         "Display": (None, lambda c: c.pad.display("Hello"), None),
         "Haptic": (None, lambda c: c.pad.haptic((50, 50, 50)), None),
     }
@@ -236,10 +239,11 @@ def _tdes_kcv(key: bytes) -> bytes:
     return (enc.update(bytes(8)) + enc.finalize())[:3]
 
 
-TPP_COMMANDS = ("Hello", "GetInfo", "GetLayout", "GetStatus", "Reset", "ExploreStart",
-                "ExploreStop", "PinEntry", "PinChange", "CancelEntry", "ExtendTime",
-                "GetPinBlock", "LoadKey", "GetKeyInfo", "DeleteKey", "Speak", "SpeakPrompt",
-                "StopSpeech", "PlayTone", "KeypressBeep", "SetVolume", "Display", "Haptic")
+TPP_COMMANDS = ("Hello", "GetInfo", "GetLayout", "GetStatus", "Reset", "SetLanguage",
+                "ExploreStart", "ExploreStop", "PinEntry", "PinChange", "CancelEntry",
+                "ExtendTime", "GetPinBlock", "LoadKey", "GetKeyInfo", "DeleteKey", "Speak",
+                "SpeakPrompt", "StopSpeech", "PlayTone", "KeypressBeep", "SetVolume",
+                "SetFeedback", "Display", "Haptic")
 
 _names = itertools.count(1)
 

@@ -11,6 +11,8 @@ a fraction of the real time it models; the fingerprint module runs on real time.
 
 from __future__ import annotations
 
+from protocol.tpp.display import join_words, read_page, read_pages
+
 import itertools
 import threading
 import time
@@ -46,7 +48,8 @@ class Counter:
         return [e["text"] for e in self.pad_events if e.get("event") == "say"]
 
     def shown(self) -> list[str]:
-        return [e["text"] for e in self.pad_events if e.get("event") == "display"]
+        """What the display showed, as read: each page's words after the pages before it."""
+        return read_pages([e["text"] for e in self.pad_events if e.get("event") == "display"])
 
     def felt(self) -> list[list[int]]:
         return [e["pattern"] for e in self.pad_events if e.get("event") == "haptic"]
@@ -143,6 +146,7 @@ class FollowingCustomer:
         self.placements = 0
         self._lock = threading.RLock()
         self._perceived: list[str] = []
+        self._reading = ""
         self._pending: Any = None
         self._perceives = pad_sim is not None
         if pad_sim is not None:
@@ -175,7 +179,8 @@ class FollowingCustomer:
             self.place()
 
     def _seen(self, step: Any) -> bool:
-        return step.text[:200] in self._perceived
+        # acting once the instruction has begun to be heard or shown (its first page)
+        return any(p and step.text.startswith(p) for p in self._perceived)
 
     def __call__(self, step: Any) -> None:
         with self._lock:
@@ -195,8 +200,13 @@ class FollowingCustomer:
     def _perceive(self, event: dict[str, Any]) -> None:
         if event.get("event") != self.sense:
             return
+        text = event["text"]
+        if self.sense == "display":      # a page, read as words after the pages before it
+            words, page, _ = read_page(text)
+            self._reading = words if page == 1 else join_words(self._reading, words)
+            text = self._reading
         with self._lock:
-            self._perceived.append(event["text"])
+            self._perceived.append(text)
             pending = self._pending
             if pending is not None and self._seen(pending):
                 self._pending = None

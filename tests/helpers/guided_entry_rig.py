@@ -14,12 +14,22 @@ to the end at once: the clock jumps past each such utterance as it starts.
 
 from __future__ import annotations
 
+import re
+
+from perceive import read_pattern
+
+from protocol.tpp.display import read_pages
+
 from typing import Any
 
 from drivers.guidance import Guide
 from drivers.pinpad import TactilePinPad
 from pinpad_rig import new_runner
 from fake_clock import FakeClock
+
+#: the headset offer, in either language (the customer declines it with Enter)
+_OFFER = re.compile("|".join(read_pattern(lang, "common.headset_offer").pattern
+                             for lang in ("en", "zh-CN")))
 
 #: the simulator events a customer perceives (hear, see, feel)
 PERCEIVED = ("say", "say-stopped", "display", "tone", "haptic", "audio")
@@ -52,6 +62,9 @@ class EntryRig:
     def _on_event(self, event: dict[str, Any]) -> None:
         if event.get("event") in PERCEIVED:
             self.perceived.append(dict(event))
+        if event.get("event") == "say" and _OFFER.search(str(event.get("text", ""))):
+            # the headset is offered before anything private: this customer goes on without
+            self.runner.command("press enter")
         if self._reading and event.get("event") == "display":
             # a customer who reads the instructions, then presses Enter to start
             self._reading = False
@@ -115,7 +128,8 @@ class EntryRig:
         return [e["text"] for e in self.perceived if e["event"] == "say"]
 
     def shown(self) -> list[str]:
-        return [e["text"] for e in self.perceived if e["event"] == "display"]
+        """What the display showed, as read (pages joined: see protocol.tpp.display)."""
+        return read_pages([e["text"] for e in self.perceived if e["event"] == "display"])
 
     def felt(self) -> list[tuple[int, ...]]:
         return [tuple(e["pattern"]) for e in self.perceived if e["event"] == "haptic"]
