@@ -193,6 +193,7 @@ class GuidedPinEntry:
         self._restore: tuple[int, int] | None = None
         self._listener: Any = None
         self._result_text = ""
+        self._after_offer = False
 
     def __repr__(self) -> str:
         kind = "change" if self.change else "entry"
@@ -250,7 +251,7 @@ class GuidedPinEntry:
         if self._started or self._done:
             raise TactileError("this guided entry was already used; make a new one")
         # counts, the instructions and the result are private: the headset first
-        self.guide.offer_headset()
+        self._after_offer = self.guide.offer_headset() not in (None, "already")
         if self.instructions and not self._introduce():
             self._cancelled_before = True
             self._done = True
@@ -431,12 +432,14 @@ class GuidedPinEntry:
             return None
 
     def _say_instructions(self, parts: list[tuple[str, dict[str, Any]]]) -> list[int]:
-        """Say every part (the first replaces what is being said, the rest queue after it).
+        """Say every part: the first replaces what is being said, unless the headset offer
+        has just been answered (its last words are heard to their end); the rest queue.
         Returns the pad's utterance ids."""
         ids = self.guide.pad_channel.utterances
         before = len(ids)
         for i, (msgid, values) in enumerate(parts):
-            self.announcer.say(msgid, queue=i > 0, **values)
+            self.announcer.say(msgid, queue=i > 0 or self._after_offer, **values)
+        self._after_offer = False
         return list(ids[before:])
 
     def _introduce(self) -> bool:
@@ -496,6 +499,7 @@ class GuidedPinEntry:
                     self._stop_instructions()
                     return False
                 if key == "help":
+                    self._stop_instructions()      # the rest of this round, then all again
                     spoken = self._say_instructions(parts)
                     deadline = time.monotonic() + (self.time_limit if display_only or not spoken
                                                    else bound + 10.0)
@@ -657,7 +661,7 @@ class GuidedPinEntry:
                 self._failures_seen += 1
                 if self._failures_seen == 1:
                     a.teller("common.teller_speech_failed")
-            if event.utterance not in self.guide.pad_channel.utterances:
+            if event.utterance not in self.guide.pad_channel.said:
                 pending, self._after_pad_speech = self._after_pad_speech, None
                 if pending is not None and event.how == "completed":
                     self._prompt(PromptId.DIGITS_ENTERED, pending)
@@ -709,8 +713,9 @@ class GuidedPinEntry:
         self._open_result_listener()
 
     def _say_after(self, msgid: str, **values: Any) -> None:
-        """Free text in IDLE, queued after the pad's own closing prompt."""
-        ids = self.guide.pad_channel.utterances
+        """Free text in IDLE, queued after the pad's own closing prompt (spoken, or shown
+        silently for a customer without speech: waited for alike)."""
+        ids = self.guide.pad_channel.said
         before = len(ids)
         try:
             item = self.announcer.say(msgid, queue=True, **values)
@@ -761,9 +766,9 @@ class GuidedPinEntry:
                 if event.how != "interrupted-by-key" or \
                         self._key_after_cut(listener) != "help":
                     return   # said to its end, or the customer acts: no more waiting
-                before = len(self.guide.pad_channel.utterances)
+                before = len(self.guide.pad_channel.said)
                 self.announcer.repeat()      # Help: the result again
-                ids = list(self.guide.pad_channel.utterances[before:]) or ids
+                ids = list(self.guide.pad_channel.said[before:]) or ids
                 deadline = time.monotonic() + seconds
         except TactileError as exc:
             _log.debug("not waiting for the result to be said: %s", exc)

@@ -326,19 +326,28 @@ class PadCore:
             self._emit("mode", mode=mode.value)
 
     # -- feedback helpers -------------------------------------------------------------------
-    def _display(self, text: str, large: bool | None = None, duration: float = 0.0) -> None:
+    def _display(self, text: str, large: bool | None = None, duration: float = 0.0,
+                 start: float | None = None) -> float:
         """Show the pad's own text, laid out for its display (SPEC 6.7): page by page, the
-        later pages in step with ``duration`` (the time it takes to say it)."""
+        later pages in step with ``duration`` (the time it takes to say it), each up at least
+        :data:`_READ_SECONDS_PER_PAGE`.  Returns how long the pages take."""
         large = self.large_type if large is None else large
         size = self.display_size
         pages = paginate(text, size.columns, size.rows, large) if text else [""]
+        now = self.now() if start is None else start
+        self._flush_pages(now)      # pages of the text before, due by now, are shown first
         self._pages = []
         if not pages:
-            return
+            return 0.0
         self._emit("display", text=pages[0], large=large)
         step = max(duration, _READ_SECONDS_PER_PAGE * len(pages)) / len(pages)
-        now = self.now()
         self._pages = [(now + step * i, page, large) for i, page in enumerate(pages) if i]
+        return step * len(pages)
+
+    def _flush_pages(self, until: float) -> None:
+        while self._pages and until >= self._pages[0][0]:
+            _, page, large = self._pages.pop(0)
+            self._emit("display", text=page, large=large)
 
     def _prompt(self, name: str, *args: int, lang: str | None = None,
                 queue: bool = False) -> None:
@@ -375,7 +384,9 @@ class PadCore:
 
     def _speech_started(self, utt: Utterance) -> None:
         if utt.caption:
-            self._display(utt.text, duration=utt.duration)
+            shown_for = self._display(utt.text, duration=utt.duration, start=utt.started)
+            if utt.silent:      # shown only: it lasts until its last page has been up
+                utt.duration = max(utt.duration, shown_for)
 
     def _speech_ended(self, utt: Utterance, how: str) -> None:
         self._notify("speech-ended", id=utt.ident, how=how)
@@ -986,9 +997,7 @@ class PadCore:
 
     def tick(self, now: float) -> float | None:
         self.audio.tick(now)
-        while self._pages and now >= self._pages[0][0]:
-            _, page, large = self._pages.pop(0)
-            self._emit("display", text=page, large=large)
+        self._flush_pages(now)
         entry = self._entry
         if entry is not None:
             if now >= entry.deadline:

@@ -358,8 +358,8 @@ def test_telephone_in_mandarin_for_the_ear():
     assert "取消键、更正键和确认键在右边，竖着排成一列" in shape
     assert "帮助键和退格键在最下面一排" in shape
     enter = b.key("enter").text
-    assert enter == ("确认键是绿色的键，上面有凸起的圆圈，在第三排最右边，就在数字九的右边，"
-                     "就在更正键的下面。")
+    assert enter == ("确认键是绿色的键，上面有凸起的圆圈，在第三排最右边，数字九的右边，"
+                     "更正键的下面。")
     assert "数字五在数字键的正中间，上面有一个凸点" in b.five().text
     assert "向右移两个键" in b.guide("enter").text
     seven = b.where("7").text
@@ -377,7 +377,7 @@ def test_calculator_in_both_languages():
     assert "at the left end of the top row, above and to the left of 5" in en.where("7").text
     zh = KeypadPhrases(CALCULATOR, "zh-CN")
     assert "和计算器一样：最上面一排是七、八、九" in zh.top_digits().text
-    assert "在第三排最右边，就在数字三的右边" in zh.key("enter").text
+    assert "在第三排最右边，数字三的右边" in zh.key("enter").text
     assert "数字七在最上面一排最左边" in zh.where("7").text
 
 
