@@ -63,10 +63,14 @@ _TERMS = {
 _HEADINGS = {
     "en": ("A blind customer: headset, keypad tour, PIN change, fingerprint",
            "Confirmation in place of a signature: terms, fingerprint, two staff",
-           "A deaf customer: PIN entry from text and haptics alone"),
-    "zh-CN": ("盲人客户：耳机、键盘导览、修改密码、指纹",
+           "A deaf customer: PIN entry from text and haptics alone",
+           "A low-vision customer: large text that fits, the headset first",
+           "A deafblind customer: hand over hand, vibration only"),
+    "zh-CN": ("视障客户：耳机、键盘导览、修改密码、指纹",
               "以指纹和双人复核代替签名：条款、指纹、两名员工",
-              "聋人客户：只凭文字和振动输入密码"),
+              "听障客户：只凭文字和振动输入密码",
+              "低视力客户：放得下的大字，先递耳机",
+              "盲聋客户：手把手引导，只凭振动"),
 }
 
 
@@ -165,8 +169,9 @@ def _prompt(lang: str, ident: Any) -> "re.Pattern[str]":
     from protocol.tpp.prompts import PROMPTS
 
     definition = PROMPTS[int(ident)]
-    text = definition.zh if lang == "zh-CN" else definition.en
-    return re.compile(re.sub(r"\\\{\d\\\}", r"\\d+", re.escape(text)))
+    texts = [definition.zh] if lang == "zh-CN" else \
+        [definition.en] + ([definition.en_one] if definition.en_one else [])
+    return re.compile("|".join(re.sub(r"\\\{\d\\\}", r"\\d+", re.escape(t)) for t in texts))
 
 
 #: cue names for a Mandarin transcript (tones and vibration patterns)
@@ -210,7 +215,7 @@ class _Narrator:
             text = "拔下耳机" if zh else "unplugs the headset"
         elif words[:2] == ["fingerprint", "place"]:
             quality = int(words[3]) if len(words) > 3 else 90
-            how = ("按得不正" if zh else "smudged") if quality < 50 else ("按好" if zh else "flat")
+            how = ("按得不清楚" if zh else "smudged") if quality < 50 else ("按好" if zh else "flat")
             text = (f"把手指 {words[2]} 放到指纹仪上（{how}）" if zh
                     else f"places finger {words[2]} on the reader ({how})")
         elif words[:2] == ["fingerprint", "lift"]:
@@ -252,6 +257,8 @@ class _Scene:
         while self.wrong_pin == self.new_pin:
             self.wrong_pin = _pin(rng)
         self.deaf_pin = _pin(rng)
+        self.low_vision_pin = _pin(rng)
+        self.deafblind_pin = _pin(rng)
         self.placements = self.bad_placements = 0
         self.received: list[str] = []   # every event the host received, as repr
 
@@ -275,11 +282,14 @@ class _Scene:
                               reader_position="right")
                 ok = self._blind(guide, pad_sim, fp_sim, reader, narrator, tmp)
                 ok &= self._deaf(guide, pad_sim, narrator)
+                ok &= self._low_vision(guide, pad_sim, narrator)
+                ok &= self._deafblind(pad, pad_sim, narrator)
         everything = " ".join(self.received) + " " + " ".join(
             str(line["text"]) for line in report.data["transcript"])
         ok &= report.check("no PIN appears in anything the host received, said, showed or "
                            "printed", not any(p in everything for p in
-                                              (self.new_pin, self.wrong_pin, self.deaf_pin)))
+                                              (self.new_pin, self.wrong_pin, self.deaf_pin,
+                                               self.low_vision_pin, self.deafblind_pin)))
         return ok
 
     # -- 1 + 2: the blind customer ----------------------------------------------------------
@@ -308,7 +318,7 @@ class _Scene:
                     "press enter", "wait 0.6", "press cancel")
         customer.on(_prompt(lang, P.ENTER_NEW_PIN), *_presses(self.new_pin))
         customer.on(_prompt(lang, P.CONFIRM_NEW_PIN), *_presses(self.wrong_pin))
-        customer.on(_prompt(lang, P.PIN_MISMATCH), *_presses(self.new_pin))
+        customer.on(_prompt(lang, P.PIN_MISMATCH_LEFT), *_presses(self.new_pin))
         customer.on(_prompt(lang, P.CONFIRM_NEW_PIN), *_presses(self.new_pin))
         customer.on(_heard(lang, "fingerprint.enroll.place_first", "fingerprint.enroll.place_again",
                            "fingerprint.verify.place", "fingerprint.verify.place_again"),
@@ -469,14 +479,81 @@ class _Scene:
                 for event in entry:
                     self.received.append(repr(event))
         felt = customer.felt()
-        pulse = ",".join(map(str, HAPTIC_PATTERNS["accepted"]))
+        # the pad's own pulse (TPP SetFeedback haptics): identical for every key
+        pulse = ",".join(map(str, HAPTIC_PATTERNS["key"]))
         done = ",".join(map(str, HAPTIC_PATTERNS["done"]))
         ok = report.check(f"deaf customer: entry {entry.status} with {entry.digits} digits, "
                           "nothing heard", entry.status == "ok" and customer.heard() == [])
-        ok &= report.check(f"the same pulse for every digit ({felt.count(pulse)} felt), the "
-                           "done pattern at the end", felt.count(pulse) == 6 and done in felt)
+        ok &= report.check(f"the same pulse for every key ({felt.count(pulse)} felt), the "
+                           "done pattern at the end", felt.count(pulse) >= 7 and done in felt)
         ok &= report.check("the PIN block deciphers to the PIN the deaf customer typed",
                            _decipher(entry) == self.deaf_pin)
+        return ok
+
+    # -- 4: a low-vision customer, watched by someone with sharp sight ----------------------
+    def _low_vision(self, guide: Any, pad_sim: Any, narrator: Any) -> bool:
+        from firmware_sim.customer import Observer, VirtualCustomer
+        from protocol.tpp.prompts import PromptId as P
+
+        report, lang = self.report, self.lang
+        report.heading(_HEADINGS[lang][3])
+        guide.end_customer()                      # the deaf customer has gone: start clean
+        guide.lang, guide.profile = lang, "low-vision"
+        customer = VirtualCustomer(pad_sim, on_action=narrator)
+        customer.on(_heard(lang, "common.headset_offer"), "headset in")
+        customer.on(_prompt(lang, P.ENTER_PIN_DIGITS), *_presses(self.low_vision_pin))
+        info = guide.pad.info()
+        with customer, Observer(pad_sim, {"see"}) as watcher:
+            with guide.pin_entry(pan=_DEMO_PAN, min_len=6, max_len=6) as entry:
+                for event in entry:
+                    self.received.append(repr(event))
+        shown = [e for e in watcher.events if e["event"] == "display"]
+        too_big = watcher.overflowing(info.display_columns, info.display_rows)
+        ok = report.check(f"low-vision customer: entry {entry.status}, the headset offered "
+                          "first", entry.status == "ok" and guide.headset_offered)
+        ok &= report.check(f"every text shown fits the {info.display_columns} x "
+                           f"{info.display_rows} display in large type ({len(shown)} pages, "
+                           f"{len(too_big)} too big)", bool(shown) and not too_big
+                           and all(e.get("large") for e in shown))
+        ok &= report.check("the PIN block deciphers to the PIN the low-vision customer typed",
+                           _decipher(entry) == self.low_vision_pin)
+        return ok
+
+    # -- 5: a deafblind customer, hand over hand, watched by someone who hears and sees -------
+    def _deafblind(self, pad: Any, pad_sim: Any, narrator: Any) -> bool:
+        from drivers.guidance import Guide
+        from firmware_sim.customer import Observer, VirtualCustomer
+        from protocol.tpp.codes import HAPTIC_PATTERNS as HAPTIC_PATTERNS_
+
+        report, lang = self.report, self.lang
+        report.heading(_HEADINGS[lang][4])
+        pad_sim.command("headset out")
+        customer = VirtualCustomer(pad_sim, senses={"feel"}, on_action=narrator)
+        typing = _presses(self.deafblind_pin)
+
+        def teller(line: str) -> None:
+            report.feed_line(line)
+            # the teller guides the customer's hand as the lines say: Enter to begin, the PIN
+            if re.match(r"\[teller\] (Guide the customer's hand|请带客户的手)", line):
+                customer.do("press enter")
+            elif re.match(r"\[teller\] (PIN entry|密码输入)[:：]", line):
+                customer.do(*typing)
+
+        with customer, Observer(pad_sim, {"hear", "see"}) as bystander, \
+                Guide(pad, lang=lang, profile="deafblind", teller=teller) as guide:
+            with guide.pin_entry(pan=_DEMO_PAN, min_len=6, max_len=6) as entry:
+                for event in entry:
+                    self.received.append(repr(event))
+        felt = customer.felt()
+        key = ",".join(map(str, HAPTIC_PATTERNS_["key"]))
+        done = ",".join(map(str, HAPTIC_PATTERNS_["done"]))
+        ok = report.check(f"deafblind customer, guided hand over hand: entry {entry.status}, "
+                          f"{felt.count(key)} identical pulses and the done pattern",
+                          entry.status == "ok" and felt.count(key) >= 7 and done in felt)
+        ok &= report.check(f"nothing to hear at any time ({len(bystander.sounds())} sounds)",
+                           bystander.sounds() == [])
+        ok &= report.check("the PIN block deciphers to the PIN typed hand over hand",
+                           _decipher(entry) == self.deafblind_pin)
         return ok
 
 

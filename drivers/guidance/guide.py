@@ -116,6 +116,7 @@ class Guide:
         (``self.counter``), and the next customer is offered the headset again."""
         c = self.counter
         self._headset_offered = False
+        self.announcer.teller("common.teller.customer_reset")   # in the session's language
         self.announcer.set_lang(c.lang)
         self._profile = _profile(c.profile)
         self._apply_profile(pad=False)
@@ -125,7 +126,6 @@ class Guide:
         if self.pad_settings:
             self.pad.set_language(c.lang)
             self._apply_pad_feedback()
-        self.announcer.teller("common.teller.customer_reset")
 
     def offer_headset(self) -> str | None:
         """Offer the headset before anything private is spoken, once per customer (profiles

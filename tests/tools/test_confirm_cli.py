@@ -9,6 +9,8 @@ faster (speech, time limits), so hearing the terms takes a fraction of a second.
 
 from __future__ import annotations
 
+from protocol.tpp.display import fits, paginate
+
 import json
 import re
 
@@ -47,7 +49,8 @@ def setup(tmp_path, simulated_fingerprint, simulated_pinpad):
         return ["confirm", simulated_pinpad.url, simulated_fingerprint.url,
                 "--item", "debit card replacement", "--terms", str(terms),
                 "--customer", customer, "--teller", "T-17", "--reviewer", "R-04",
-                "--db", str(db), "--config", str(config_path), "--timeout", "8", *extra]
+                "--db", str(db), "--config", str(config_path), "--timeout", "8",
+                *(() if "--lang" in extra else ("--lang", "zh-CN")), *extra]
 
     def enroll(customer="C-1001"):
         def finger(event):
@@ -74,8 +77,12 @@ def setup(tmp_path, simulated_fingerprint, simulated_pinpad):
                   "fingerprint: lift", repeat=True)
         person.on(_said(lang, "fingerprint.terms.end", "fingerprint.terms.show_intro"),
                   "press enter", repeat=True)
-        # a page of the terms on the display ("1/2 ..." / "1/2页 ..."): read it, Enter for the next
-        person.on(re.compile(r"^\d+/\d+"), "press enter", repeat=True, senses={"see"})
+        person.on(_said(lang, "common.headset_offer"), "headset in")   # private audio first
+        if "hear" not in senses:
+            # a page of the terms on the display (its last line "1/2"): read, Enter for the next
+            person.on(lambda p: p.kind == "display" and re.search(
+                r"\n\d+/\d+$", str(p.event.get("text", ""))) is not None, "press enter",
+                repeat=True, senses={"see"})
         return person
 
     return type("Setup", (), dict(args=staticmethod(args), enroll=staticmethod(enroll),
@@ -145,17 +152,19 @@ def test_deaf_profile_pages_the_terms_on_the_display_and_says_nothing(setup, cap
     line, captured = _last_line(capsys)
     assert line == "BR0107-C03-000002 confirmed"
     assert _events(setup.pad, "say") == []
-    pages = [e["text"] for e in _events(setup.pad, "display") if re.match(r"\d+/\d+ ", e["text"])]
-    assert pages and all(e.get("large") for e in _events(setup.pad, "display")
-                         if e["text"] in pages)
-    shown = "".join(re.sub(r"^\d+/\d+ ", "", page) for page in pages)
-    assert "".join(shown.split()) == "".join(TERMS.split())
-    assert person.actions_done.count("press enter") == len(pages) + 1   # the intro, each page
+    # the terms laid out for the 20 x 4 display in large type, every page shown as it is,
+    # whole words, "n/N" on the last line
+    pages = paginate(TERMS, 20, 4, True)
+    shown = [e for e in _events(setup.pad, "display")]
+    assert len(pages) > 1 and all(e.get("large") for e in shown)
+    texts = [e["text"] for e in shown]
+    assert all(page in texts for page in pages)
+    assert all(fits(t, 20, 4, True) for t in texts)
     with SqliteStore(setup.db, readonly=True) as store:
         body = store.record("BR0107-C03-000002").body
     reading = next(s for s in body["steps"] if s["step"] == "terms-presented")
     assert body["profile"] == "deaf" and reading["outcome"] == "read"
-    assert "terms: read (shown" in captured.err
+    assert "terms: read (" in captured.err
 
 
 def test_confirm_with_a_sealed_template_file_and_json(setup, capsys):
@@ -182,7 +191,7 @@ def test_no_match_is_recorded_as_cancelled_and_exits_1(setup, capsys):
         assert main(setup.args("--attempts", "1")) == 1
     line, captured = _last_line(capsys)
     assert line == "BR0107-C03-000002 cancelled"
-    assert "fingerprint: no match" in captured.err
+    assert "指纹：比对不成功" in captured.err          # the session's language (zh-CN)
     with SqliteStore(setup.db, readonly=True) as store:
         body = store.record("BR0107-C03-000002").body
     assert body["cancel"]["by"] == "system" and body["fingerprint"]["attempts_used"] == 1
@@ -232,7 +241,7 @@ def test_enroll_on_the_spot_when_no_template_is_kept(setup, capsys):
     (("--witness", "W-1"), "--fallback"),
     (("--terms", "/nonexistent/terms.txt"), "cannot read the terms"),
     (("--config", "/nonexistent/audit.json"), "no audit key configuration"),
-    (("--profile", "martian"), "use one of standard, blind, low-vision, deaf, elderly"),
+    (("--profile", "martian"), "use one of standard, blind, low-vision, deaf, deafblind, elderly"),
 ])
 def test_bad_usage_exits_2_and_writes_nothing(setup, capsys, change, message):
     argv = setup.args()
@@ -245,3 +254,21 @@ def test_bad_usage_exits_2_and_writes_nothing(setup, capsys, change, message):
     assert message in capsys.readouterr().err
     assert not setup.db.exists() or not SqliteStore(setup.db, readonly=True).records()
     assert _events(setup.pad, "say") == []
+
+
+def test_a_staff_id_typo_asks_again_three_tries_in_all(monkeypatch):
+    from rich.console import Console
+
+    from tools.confirm import STAFF_TRIES, _staff_confirms
+
+    text = messages("zh-CN").text
+    answers = iter(["T-71", "T-17"])                 # a slip of the hand, then right
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda: next(answers))
+    err = Console(stderr=True, record=True, width=200)
+    assert _staff_confirms("teller", "T-17", err, text)
+    shown = err.export_text()
+    assert "柜员 T-17：请输入您的员工号确认：" in shown and "还可以再试2次" in shown
+    wrong = iter(["x"] * STAFF_TRIES)
+    monkeypatch.setattr("builtins.input", lambda: next(wrong))
+    assert STAFF_TRIES == 3 and not _staff_confirms("reviewer", "R-04", err, text)

@@ -88,9 +88,10 @@ def test_tour_then_explore_until_cancel_exits_0(capsys):
     assert any(line.startswith("[guide] 5 is in the centre of the digits.") for line in lines)
     assert "[pad] Enter, row 3, column 4, green, with a raised circle" in lines
     assert "[pad] Cancel, row 1, column 4, red, with a raised X" in lines
-    assert lines[-2] == "[pad] Key exploration finished."
-    assert lines[-1] == "[teller] Key exploration ended: the customer pressed Cancel after " \
+    assert lines[-3] == "[pad] Key exploration finished."
+    assert lines[-2] == "[teller] Key exploration ended: the customer pressed Cancel after " \
                         "trying 3 keys."
+    assert lines[-1].startswith("[teller] Customer session ended")    # the next starts clean
 
 
 def test_mandarin_blind_tour_with_headset(capsys):
@@ -103,7 +104,8 @@ def test_mandarin_blind_tour_with_headset(capsys):
     assert "[pad] 五，第二排第二个，有凸点。" in lines
     assert any(line.startswith("[guide] 这是数字五，在数字键的正中间") for line in lines)
     assert any("最上面一排是七、八、九" in line for line in lines)     # the calculator layout
-    assert lines[-2] == "[pad] 按键学习结束。"
+    assert lines[-3] == "[pad] 按键学习结束。"
+    assert lines[-1].startswith("[teller] 本位客户已结束")
 
 
 def test_no_cancel_before_the_limit_exits_1_and_says_so(capsys):
@@ -112,7 +114,7 @@ def test_no_cancel_before_the_limit_exits_1_and_says_so(capsys):
     assert code == 1
     assert "the customer never pressed Cancel" in err and "1 s without a key" in err
     assert "[haptic] warning" in lines                # the deaf customer felt the warning
-    assert lines[-1] == "[teller] Key exploration ended: no key was pressed for 1 s."
+    assert lines[-2] == "[teller] Key exploration ended: no key was pressed for 1 s."
 
 
 @pytest.mark.parametrize("argv", [["tour"], ["tour", "sim://pinpad", "--lang", "fr"],
@@ -172,9 +174,9 @@ def test_tactile_tour_as_a_process_on_a_pty(tmp_path):
     assert all(line.startswith(_TAGS) for line in lines), lines
     intro = [line for line in lines if line.startswith("[guide] Here is a short tour")]
     assert len(intro) == 2                                   # Help said it again
-    assert "[pad] Headset connected. Sound plays only in the headset." in lines or \
-        "[pad] 已接入耳机，现在声音只从耳机播放。" in lines
+    # the pad speaks the customer's language from the start (SetLanguage)
+    assert "[pad] Headset connected. From now on, sound plays only in the headset." in lines
     assert "[pad] five, row 2, column 2, with a raised dot" in lines
     assert any(line.startswith("[guide] Enter is at the right end of the third row, right of 9")
                for line in lines)
-    assert lines[-1].startswith("[teller] Key exploration ended: the customer pressed Cancel")
+    assert lines[-2].startswith("[teller] Key exploration ended: the customer pressed Cancel")
