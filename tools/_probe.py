@@ -144,7 +144,7 @@ def _ask_tpp(port: SerialTransport, result: ProbeResult, stop_at: float) -> Any:
                 result.garbage += event.skipped
             elif isinstance(event, (m.HelloReply, m.Refused)):
                 return event
-    if not conn.awaiting_ack and conn.pending_requests():
+    if not conn.awaiting_ack and conn.pending_requests:
         result.acked = True          # the link answered, the firmware did not
     return None
 

@@ -7,8 +7,10 @@
         [--reader-position right|left|above|below|front|behind]
 
 The confirmation is guided (:class:`drivers.guidance.Guide`) in the customer's language
-(``--lang``, default zh-CN) and profile (``--profile``: standard, blind, low-vision, deaf,
-elderly; default standard):
+(``--lang``, default the counter configuration's, else en; see drivers/counter.py) and profile
+(``--profile``: standard, blind, low-vision, deaf, deafblind, elderly; default standard), with
+the headset offered first to a profile that hears private words; at the end the customer hears
+(or reads) the outcome and the pad returns to the counter's defaults:
 
 1. the exact terms (``--terms``, UTF-8) are read aloud on the pad part by part (Help repeats
    a part, Backspace goes back, any key pauses, Cancel stops, Enter "I have heard them"; at

@@ -220,3 +220,30 @@ def test_bad_usage_exits_2(argv, capsys):
     with pytest.raises(SystemExit) as exc:
         main(argv)
     assert exc.value.code == 2
+
+
+def test_a_pad_that_acknowledges_but_never_answers_is_named_so(capsys):
+    from firmware_sim import simulate
+    from tools.cli import main as tactile
+
+    with simulate("pinpad") as sim:
+        assert sim.command("pad-fault no-reply")["ok"]
+        code = tactile(["diag", f"sim://pinpad?name={sim.name}", "--kind", "pinpad"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "the pad's link works" in err and "firmware does not answer: restart it" in err
+    assert "no byte came back" not in err
+
+
+def test_a_tampered_pad_has_the_tamper_row_first(capsys):
+    import json
+
+    from firmware_sim import simulate
+    from tools.cli import main as tactile
+
+    with simulate("pinpad") as sim:
+        assert sim.command("tamper")["ok"]
+        code = tactile(["diag", f"sim://pinpad?name={sim.name}", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert report["checks"][0]["check"] == "tamper" and report["checks"][0]["status"] == "fail"

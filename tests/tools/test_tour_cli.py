@@ -5,7 +5,9 @@ scripted explore (5, Enter, Cancel) ends it; exit 0 then, every phrase one line 
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import queue
 import subprocess
 import sys
@@ -156,7 +158,7 @@ def test_tactile_tour_as_a_process_on_a_pty(tmp_path):
             if event.get("event") == "mode":
                 mode = event["mode"]
             if event.get("event") == "say" and event.get("source") == "host" and mode == "idle":
-                if "plug headphones" in event["text"]:
+                if "plug a headset" in event["text"]:
                     sim.send("headset in")
                 elif "short tour" in event["text"] and not helped:
                     helped = True
@@ -180,3 +182,31 @@ def test_tactile_tour_as_a_process_on_a_pty(tmp_path):
     assert any(line.startswith("[guide] Enter is at the right end of the third row, right of 9")
                for line in lines)
     assert lines[-2].startswith("[teller] Key exploration ended: the customer pressed Cancel")
+
+
+def test_tour_json_lines_and_a_counter_configuration(capsys, tmp_path):
+    counter = tmp_path / "counter.json"
+    counter.write_text(json.dumps({"lang": "zh-CN", "profile": "standard"}), encoding="utf-8")
+    code, lines, err = _run_in_process(capsys, ["--json", "--trace", "--counter", str(counter)])
+    assert code == 0, err
+    objects = [json.loads(line) for line in lines]           # every line one JSON object
+    *said, result = objects
+    assert all(set(o) == {"line", "tag", "text"} for o in said)
+    assert any(o["tag"] == "pad" and o["text"] == "五，第二排第二个，有凸点。" for o in said)
+    assert result["result"] == "tour" and result["ok"] is True
+    assert result["explored"] == ["five", "enter", "cancel"] and result["ended"] == "cancel"
+    assert "Hello" in err                                    # --trace: the decoded line
+
+
+def test_a_bad_counter_configuration_is_bad_usage(capsys, tmp_path):
+    counter = tmp_path / "counter.json"
+    counter.write_text('{"lang": "fr"}', encoding="utf-8")
+    with pytest.raises(SystemExit) as exc:
+        main(["tour", "sim://pinpad", "--counter", str(counter)])
+    assert exc.value.code == 2
+    assert "lang is one of zh-CN, en" in capsys.readouterr().err
+
+
+def test_version(capsys):
+    assert main(["--version"]) == 0
+    assert re.fullmatch(r"tactile \d+\.\d+\.\d+\n", capsys.readouterr().out)
