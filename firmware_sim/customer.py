@@ -41,6 +41,14 @@ SENSES = frozenset({"hear", "see", "feel"})
 _SENSE_OF = {"say": "hear", "tone": "hear", "display": "see", "haptic": "feel"}
 
 
+def _senses(senses: Iterable[str]) -> frozenset[str]:
+    senses = frozenset(senses)
+    if not senses or senses - SENSES:
+        raise ConfigurationError(f"senses are a non-empty subset of {sorted(SENSES)}, "
+                                 f"not {sorted(senses)}")
+    return senses
+
+
 @dataclass(frozen=True, slots=True)
 class Perception:
     """One thing the customer perceived: ``sense`` ("hear", "see", "feel"), ``kind`` (the
@@ -88,10 +96,7 @@ class VirtualCustomer:
     def __init__(self, pad: Any, *, fingerprint: Any = None,
                  senses: Iterable[str] = SENSES, reaction: float = 0.05,
                  on_action: Callable[[str], object] | None = None) -> None:
-        senses = frozenset(senses)
-        if not senses or senses - SENSES:
-            raise ConfigurationError(f"senses are a non-empty subset of {sorted(SENSES)}, "
-                                     f"not {sorted(senses)}")
+        senses = _senses(senses)
         self.pad = pad
         self.fingerprint = fingerprint
         self.senses = senses
@@ -270,10 +275,7 @@ class Observer:
     a customer who has every sense)."""
 
     def __init__(self, pad: Any, senses: Iterable[str] = SENSES) -> None:
-        senses = frozenset(senses)
-        if not senses or senses - SENSES:
-            raise ConfigurationError(f"senses are a non-empty subset of {sorted(SENSES)}, "
-                                     f"not {sorted(senses)}")
+        senses = _senses(senses)
         self.pad = pad
         self.senses = senses
         self.events: list[dict[str, Any]] = []

@@ -475,9 +475,7 @@ class _Scene:
         customer.on(_heard(lang, "entry.display.entry.digits"), "press enter")
         customer.on(_prompt(lang, P.ENTER_PIN_DIGITS), *_presses(self.deaf_pin))
         with customer:
-            with guide.pin_entry(pan=_DEMO_PAN, min_len=6, max_len=6) as entry:
-                for event in entry:
-                    self.received.append(repr(event))
+            entry = self._six_digit_entry(guide)
         felt = customer.felt()
         # the pad's own pulse (TPP SetFeedback haptics): identical for every key
         pulse = ",".join(map(str, HAPTIC_PATTERNS["key"]))
@@ -489,6 +487,13 @@ class _Scene:
         ok &= report.check("the PIN block deciphers to the PIN the deaf customer typed",
                            _decipher(entry) == self.deaf_pin)
         return ok
+
+    def _six_digit_entry(self, guide: Any) -> Any:
+        """A guided six-digit PIN entry, every event the host received kept for the PIN check."""
+        with guide.pin_entry(pan=_DEMO_PAN, min_len=6, max_len=6) as entry:
+            for event in entry:
+                self.received.append(repr(event))
+        return entry
 
     # -- 4: a low-vision customer, watched by someone with sharp sight ----------------------
     def _low_vision(self, guide: Any, pad_sim: Any, narrator: Any) -> bool:
@@ -504,9 +509,7 @@ class _Scene:
         customer.on(_prompt(lang, P.ENTER_PIN_DIGITS), *_presses(self.low_vision_pin))
         info = guide.pad.info()
         with customer, Observer(pad_sim, {"see"}) as watcher:
-            with guide.pin_entry(pan=_DEMO_PAN, min_len=6, max_len=6) as entry:
-                for event in entry:
-                    self.received.append(repr(event))
+            entry = self._six_digit_entry(guide)
         shown = [e for e in watcher.events if e["event"] == "display"]
         too_big = watcher.overflowing(info.display_columns, info.display_rows)
         ok = report.check(f"low-vision customer: entry {entry.status}, the headset offered "
@@ -521,9 +524,8 @@ class _Scene:
 
     # -- 5: a deafblind customer, hand over hand, watched by someone who hears and sees -------
     def _deafblind(self, pad: Any, pad_sim: Any, narrator: Any) -> bool:
-        from drivers.guidance import Guide
+        from drivers.guidance import HAPTIC_PATTERNS, Guide
         from firmware_sim.customer import Observer, VirtualCustomer
-        from protocol.tpp.codes import HAPTIC_PATTERNS as HAPTIC_PATTERNS_
 
         report, lang = self.report, self.lang
         report.heading(_HEADINGS[lang][4])
@@ -541,12 +543,10 @@ class _Scene:
 
         with customer, Observer(pad_sim, {"hear", "see"}) as bystander, \
                 Guide(pad, lang=lang, profile="deafblind", teller=teller) as guide:
-            with guide.pin_entry(pan=_DEMO_PAN, min_len=6, max_len=6) as entry:
-                for event in entry:
-                    self.received.append(repr(event))
+            entry = self._six_digit_entry(guide)
         felt = customer.felt()
-        key = ",".join(map(str, HAPTIC_PATTERNS_["key"]))
-        done = ",".join(map(str, HAPTIC_PATTERNS_["done"]))
+        key = ",".join(map(str, HAPTIC_PATTERNS["key"]))
+        done = ",".join(map(str, HAPTIC_PATTERNS["done"]))
         ok = report.check(f"deafblind customer, guided hand over hand: entry {entry.status}, "
                           f"{felt.count(key)} identical pulses and the done pattern",
                           entry.status == "ok" and felt.count(key) >= 7 and done in felt)
