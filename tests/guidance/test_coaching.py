@@ -392,3 +392,48 @@ def test_every_retry_code_has_a_reason_and_a_remedy_in_both_languages():
             text = messages(lang).text(msgid)
             # two sentences at least: what went wrong, then what to do
             assert text.count("." if lang == "en" else "。") >= 2, (code, lang, text)
+
+
+def test_help_while_the_reader_waits_gives_the_full_time_again_as_in_a_pin_entry():
+    from drivers.fingerprint import PlaceFinger
+    from drivers.guidance import Announcer, TranscriptRecorder
+    from protocol.tpp.codes import HELP_EXTENSIONS
+
+    calls: list[float] = []
+
+    class Reader:
+        def extend_wait(self, seconds: float) -> None:
+            calls.append(seconds)
+
+    feed = TranscriptRecorder()
+    coach = Coach(Announcer([feed], "en"), profile("standard"), mode="verify", timeout=7.0,
+                  reader=Reader())
+    coach.start(listen=False)
+    coach(PlaceFinger(0, 0))                      # the reader asks for the finger
+    coach.repeat()                                # Help on the pad
+    assert calls == [7.0]
+    for _ in range(5):
+        coach.repeat()
+    assert calls == [7.0] * HELP_EXTENSIONS       # at most as many times as in a PIN entry
+    assert any(i.audience == "teller" and "Help" in i.text for i in feed.items)
+
+
+def test_the_reader_waits_longer_when_asked_while_it_waits():
+    import threading
+
+    from drivers.fingerprint import FingerprintReader
+    from firmware_sim import simulate
+
+    with simulate("fingerprint", model="r503") as sim, \
+            FingerprintReader.open(f"sim://fingerprint?name={sim.name}") as reader:
+        time.sleep(0.1)                           # the module's power-up
+        late = threading.Timer(1.2, lambda: sim.command("place 3 90"))
+        more = threading.Timer(0.3, lambda: reader.extend_wait(2.0))
+        late.start()
+        more.start()
+        try:
+            result = reader.capture(timeout=0.8)  # without the extension: no finger in time
+        finally:
+            late.cancel()
+            more.cancel()
+        assert result.scans >= 1
