@@ -348,7 +348,7 @@ def offer_headset(guide: "Guide", listener: Any) -> tuple[str, int, bool]:
     while True:
         event = listener.next(max(0.0, deadline - time.monotonic()))
         if event is None:
-            a.say("common.headset_not_found", queue=True)
+            a.say("common.headset_not_found")
             return "not-found", failed, False
         if isinstance(event, HeadsetInserted):
             _headset_in(guide)
