@@ -445,6 +445,7 @@ class KeyTest:
 
 
 def _keytest(pad: TactilePinPad, args: argparse.Namespace, out: _Out) -> int:
+    counter_config(args)           # the counter's language when --lang is not given
     layout = pad.layout()
     test = KeyTest(layout, presses=args.presses, bounce=args.bounce_ms / 1000)
     out.prompt(f"[bold]Key test[/] on {pad.target}: press every key {args.presses} times "
@@ -457,7 +458,6 @@ def _keytest(pad: TactilePinPad, args: argparse.Namespace, out: _Out) -> int:
         live = Live(draw_grid(layout, test.cell), console=out.console, auto_refresh=False)
         live.start()
     try:
-        counter_config(args)
         with pad.explore(lang=args.lang, idle_timeout=args.timeout) as session:
             for event in session:
                 if isinstance(event, KeyPressed):

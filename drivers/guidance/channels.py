@@ -168,6 +168,8 @@ class PadChannel:
         self.large_type = bool(caps & Capability.LARGE_TYPE)
         self.tones = tones and bool(caps & Capability.SPEAKER)
         self.haptics = haptics and bool(caps & Capability.HAPTICS)
+        #: the pad shows what it says by itself, paged in step (TPP CUSTOMER_SETTINGS)
+        self.captions = bool(caps & Capability.CUSTOMER_SETTINGS)
         self.rate = rate
         self.volume = volume
         info = pad.info()
@@ -176,11 +178,10 @@ class PadChannel:
         #: set by the guide: the pad shows its words silently / vibrates by itself
         self.silent = False
         self.pad_haptics = False
-        #: utterance ids this channel asked for (the pad's own speech uses the same counter)
+        #: ids of the utterances this channel had spoken (the pad's own speech uses the same
+        #: counter) ...
         self.utterances: list[int] = []
-        #: ids of silent utterances (words shown for their reading time, never heard)
-        self.shown: list[int] = []
-        #: every id, spoken or shown silently, in order
+        #: ... and of every one it asked for, silent ones (shown, never heard) included
         self.said: list[int] = []
 
     def __repr__(self) -> str:
@@ -200,13 +201,16 @@ class PadChannel:
         if pages:
             self.pad.display(pages[0], large=large and self.large_type)
 
+    def _said(self, ident: int, *, silent: bool) -> None:
+        if not silent:
+            self.utterances.append(ident)
+        self.said.append(ident)
+
     def _say(self, item: Announcement, *, silent: bool) -> None:
-        ids = self.shown if silent else self.utterances
         for i, piece in enumerate(_chunks(item.text, _MAX_SPEAK_BYTES)):
-            ids.append(self.pad.speak(piece, item.lang, rate=self.rate, volume=self.volume,
+            self._said(self.pad.speak(piece, item.lang, rate=self.rate, volume=self.volume,
                                       interruptible=item.interruptible,
-                                      queue=item.queue or i > 0))
-            self.said.append(ids[-1])
+                                      queue=item.queue or i > 0), silent=silent)
 
     def announce(self, item: Announcement) -> None:
         if item.audience != "customer" or item.source == "pad":
@@ -215,16 +219,15 @@ class PadChannel:
             pass
         elif item.prompt is not None:
             if item.speak and self.speech and not self.silent:
-                self.utterances.append(self.pad.speak_prompt(
+                self._said(self.pad.speak_prompt(
                     item.prompt, item.prompt_args, lang=item.lang,
-                    interruptible=item.interruptible, display=item.show and self.display))
-                self.said.append(self.utterances[-1])
+                    interruptible=item.interruptible, display=item.show and self.display),
+                    silent=False)
             elif item.show and self.display:
                 if self.silent:      # the pad's silent form: shown, never heard, in every mode
-                    self.shown.append(self.pad.speak_prompt(
+                    self._said(self.pad.speak_prompt(
                         item.prompt, item.prompt_args, lang=item.lang,
-                        interruptible=item.interruptible, display=True))
-                    self.said.append(self.shown[-1])
+                        interruptible=item.interruptible, display=True), silent=True)
                 elif not self._in_entry():
                     self._show(item.text, item.large)
         elif item.text:
@@ -232,7 +235,7 @@ class PadChannel:
                 raise LocalProtocolError("free text cannot be spoken or shown on the pad during "
                                          "a PIN entry: only the pad's fixed prompts")
             if item.speak and self.speech and not self.silent:
-                captions = self._captions()
+                captions = self.captions
                 if item.show and self.display and not captions:
                     self._show(item.text, item.large)
                 try:
@@ -250,11 +253,6 @@ class PadChannel:
             self.pad.play_tone(item.tone)
         if item.haptic and self.haptics:
             self.pad.haptic(HAPTIC_PATTERNS[item.haptic])
-
-    def _captions(self) -> bool:
-        """The pad shows what it says by itself (SetFeedback captions, set by the guide)."""
-        caps = Capability(int(self.pad.info().capabilities))
-        return bool(caps & Capability.CUSTOMER_SETTINGS)
 
     def stop(self) -> None:
         self.pad.stop_speech()
